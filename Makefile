@@ -1,0 +1,29 @@
+# Two commands: `make run` and `make test`. Both install what is missing, then build.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+
+.PHONY: all deps model configure build run test clean
+
+all: build
+
+deps:
+	@scripts/install_deps.sh
+
+model:
+	@scripts/fetch_model.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) > /dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build model
+	$(BUILD)/sgrun graph examples/hello.sgp
+
+test: build model
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(BUILD)
