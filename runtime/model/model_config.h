@@ -1,0 +1,34 @@
+// ModelConfig: the hyper-parameters of a Llama-family model, from GGUF metadata or config.json.
+#pragma once
+
+#include <string>
+
+namespace sgp::model {
+
+struct RopeScaling {
+  std::string type;  // "" (none), "llama3", "linear"
+  float factor = 1.0f;
+  float low_freq_factor = 1.0f;
+  float high_freq_factor = 4.0f;
+  int original_max_position = 8192;
+};
+
+struct ModelConfig {
+  std::string arch;  // "llama" (Llama 2/3, Mistral, SmolLM2), "qwen2"
+  std::string name;
+  int n_vocab = 0;
+  int n_embd = 0;
+  int n_layer = 0;
+  int n_head = 0;
+  int n_head_kv = 0;
+  int head_dim = 0;  // usually n_embd / n_head
+  int n_ff = 0;
+  int n_ctx_train = 0;
+  float rms_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+  RopeScaling rope_scaling;
+  bool tied_embeddings = false;  // output head shares token_embd
+  bool qkv_bias = false;         // Qwen2
+};
+
+}  // namespace sgp::model
