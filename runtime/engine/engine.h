@@ -7,7 +7,7 @@
 
 #include "engine/request.h"
 #include "model/backend.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace sgp::engine {
 

@@ -10,7 +10,7 @@
 
 namespace sgp::engine {
 
-class TokenConstraint;  // constraint/token_constraint.h (regex, JSON schema, choices)
+class TokenConstraint;  // runtime/constraint/token_constraint.h
 
 struct SamplingParams {
   int max_tokens = 128;
