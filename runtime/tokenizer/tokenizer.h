@@ -20,9 +20,14 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // Special-token text (e.g. "<|im_start|>") maps to its id when parse_special is true.
+  // Never adds BOS: callers prepend bos_id() themselves when add_bos() says so.
+  // Thread-safe (const; the word cache is internally locked).
   virtual std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const = 0;
+  // Concatenated token_bytes (special tokens as their text); SentencePiece tokenizers drop the
+  // dummy-prefix space at the very start, as HF does. Throws sgp::Error for an id out of range.
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
   // The exact bytes a token contributes to the output (for constraints and stop strings).
+  // Throws sgp::Error for an id out of range.
   virtual const std::string& token_bytes(int32_t id) const = 0;
   virtual int n_vocab() const = 0;
   virtual bool is_special(int32_t id) const = 0;
@@ -34,6 +39,8 @@ class Tokenizer {
   bool add_bos() const { return add_bos_; }
   // The model's Jinja chat template text, if the file carries one (may be empty).
   const std::string& chat_template() const { return chat_template_; }
+  // True when decoding drops one leading space of the output (SentencePiece dummy prefix).
+  bool decode_strips_leading_space() const { return strip_leading_space_; }
 
  protected:
   int32_t bos_id_ = -1;
@@ -41,20 +48,22 @@ class Tokenizer {
   std::vector<int32_t> stop_ids_;
   bool add_bos_ = false;
   std::string chat_template_;
+  bool strip_leading_space_ = false;
 };
 
 // Turns a stream of token ids into text, emitting only complete UTF-8 sequences.
 class IncrementalDecoder {
  public:
   explicit IncrementalDecoder(const Tokenizer& tok) : tok_(tok) {}
-  std::string push(int32_t id);  // text that became complete with this token
-  std::string flush();           // whatever is left (invalid bytes become U+FFFD)
+  // Text that became complete with this token. Bytes that can never form valid UTF-8 come out
+  // as U+FFFD; an unfinished multi-byte sequence waits for the next token.
+  std::string push(int32_t id);
+  std::string flush();  // whatever is left (an unfinished sequence becomes U+FFFD)
 
  private:
   const Tokenizer& tok_;
-  std::vector<int32_t> ids_;
   std::string pending_;
-  size_t emitted_ = 0;
+  bool at_start_ = true;
 };
 
 }  // namespace sgp::model
