@@ -1,16 +1,12 @@
 // GgufFile: maps a GGUF v2/v3 file and validates every count, length and offset before use.
 #include "model/gguf_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <limits>
 #include <unordered_set>
 
 #include "kernels/cpu/ggml_types.h"
+#include "model/mapped_file.h"
 #include "sgp/error.h"
 
 namespace sgp::model {
@@ -205,22 +201,9 @@ int64_t GgufTensorInfo::n_elements() const {
 std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
   std::unique_ptr<GgufFile> f(new GgufFile());
   f->path_ = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(path + ": not a regular file");
-  }
-  size_t size = static_cast<size_t>(st.st_size);
-  if (size < 24) {
-    ::close(fd);
-    throw Error(path + ": invalid GGUF file: truncated (" + std::to_string(size) +
-                " bytes, the header alone takes 24)");
-  }
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) throw Error(path + ": cannot map: " + std::strerror(errno));
+  Mapping m = map_file(path, 24, "GGUF");
+  void* map = m.data;
+  size_t size = m.size;
   f->map_ = map;
   f->map_size_ = size;
   const auto* base = static_cast<const uint8_t*>(map);
@@ -311,7 +294,7 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
 }
 
 GgufFile::~GgufFile() {
-  if (map_ != nullptr) munmap(map_, map_size_);
+  unmap_file({map_, map_size_});
 }
 
 const GgufValue* GgufFile::find(std::string_view key) const {

@@ -13,8 +13,21 @@ namespace sgp::model {
 
 // GGML tensor types we know by number (values fixed by the GGUF format).
 enum class GgmlType : uint32_t {
-  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
-  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15, BF16 = 30,
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  BF16 = 30,
 };
 const char* ggml_type_name(uint32_t type);  // "Q4_1", or "type 17" for unknown numbers
 
@@ -27,9 +40,9 @@ struct GgufValue {
 
 struct GgufTensorInfo {
   std::string name;
-  std::vector<int64_t> dims;  // GGUF order: dims[0] is the contiguous (row) dimension
-  uint32_t type = 0;          // GgmlType number
-  uint64_t offset = 0;        // from the start of the data section
+  std::vector<int64_t> dims;      // GGUF order: dims[0] is the contiguous (row) dimension
+  uint32_t type = 0;              // GgmlType number
+  uint64_t offset = 0;            // from the start of the data section
   const uint8_t* data = nullptr;  // into the mapping
   size_t n_bytes = 0;
   int64_t n_elements() const;

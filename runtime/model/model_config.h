@@ -1,6 +1,7 @@
 // ModelConfig: the hyper-parameters of a Llama-family model, from GGUF metadata or config.json.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 namespace sgp::model {
@@ -30,5 +31,12 @@ struct ModelConfig {
   bool tied_embeddings = false;  // output head shares token_embd
   bool qkv_bias = false;         // Qwen2
 };
+
+class GgufFile;
+// Reads the hyper-parameters of a "llama" or "qwen2" GGUF; throws sgp::Error naming any other
+// architecture or a missing / impossible value.
+ModelConfig config_from_gguf(const GgufFile& f);
+// Reads a Hugging Face config.json (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM).
+ModelConfig config_from_hf(const nlohmann::json& j);
 
 }  // namespace sgp::model

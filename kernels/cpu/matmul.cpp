@@ -1,0 +1,85 @@
+// Matmul: integer kernels for the 32-block formats, dequantize-then-FMA for the rest.
+#include "kernels/cpu/matmul.h"
+
+#include <algorithm>
+#include <string>
+
+#include "kernels/cpu/dequant.h"
+#include "model/gguf_file.h"
+#include "sgp/error.h"
+
+namespace sgp::kernels {
+namespace {
+
+constexpr int kRowsPerTask = 16;
+constexpr int kTokenTile = 32;
+
+}  // namespace
+
+void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
+            const MatmulJob* jobs, int n_jobs) {
+  if (n_jobs == 0 || n_tok == 0) return;
+  const int64_t cols = jobs[0].w->cols;
+  bool need_act = false;
+  std::vector<int> first_task(static_cast<size_t>(n_jobs) + 1, 0);
+  for (int j = 0; j < n_jobs; ++j) {
+    const WeightView& w = *jobs[j].w;
+    if (w.cols != cols) throw Error("matmul: weights disagree on the input width");
+    require_supported(w.type, "weight");
+    need_act |= act_dot_for(w.type) != nullptr;
+    first_task[j + 1] =
+        first_task[j] + static_cast<int>((w.rows + kRowsPerTask - 1) / kRowsPerTask);
+  }
+  const int64_t nb = cols / 32;
+  if (need_act) {
+    scratch.xq.resize(static_cast<size_t>(n_tok) * nb);
+    for (int t = 0; t < n_tok; ++t) {
+      quantize_activations(x + static_cast<size_t>(t) * cols, scratch.xq.data() + t * nb, cols);
+    }
+  }
+  if (static_cast<int>(scratch.rows.size()) < pool.size()) scratch.rows.resize(pool.size());
+
+  pool.parallel_for(first_task[n_jobs], [&](int task, int thread) {
+    int j = static_cast<int>(std::upper_bound(first_task.begin(), first_task.end(), task) -
+                             first_task.begin()) -
+            1;
+    const MatmulJob& job = jobs[j];
+    const WeightView& w = *job.w;
+    const int64_t r0 = static_cast<int64_t>(task - first_task[j]) * kRowsPerTask;
+    const int64_t r1 = std::min(w.rows, r0 + kRowsPerTask);
+    if (ActDotFn dot = act_dot_for(w.type)) {
+      for (int t0 = 0; t0 < n_tok; t0 += kTokenTile) {
+        int t1 = std::min(n_tok, t0 + kTokenTile);
+        for (int64_t r = r0; r < r1; ++r) {
+          const uint8_t* wr = w.row(r);
+          float b = job.bias ? job.bias[r] : 0.0f;
+          for (int t = t0; t < t1; ++t) {
+            job.y[t * job.ldy + r] = dot(wr, scratch.xq.data() + t * nb, nb) + b;
+          }
+        }
+      }
+      return;
+    }
+    // Float path: plain F32 rows are used in place, others are expanded once per task.
+    const bool in_place = w.type == static_cast<uint32_t>(model::GgmlType::F32);
+    std::vector<float>& buf = scratch.rows[thread];
+    if (!in_place) {
+      buf.resize(static_cast<size_t>(r1 - r0) * cols);
+      for (int64_t r = r0; r < r1; ++r)
+        dequantize_row(w.type, w.row(r), &buf[(r - r0) * cols], cols);
+    }
+    for (int t0 = 0; t0 < n_tok; t0 += kTokenTile) {
+      int t1 = std::min(n_tok, t0 + kTokenTile);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* wr =
+            in_place ? reinterpret_cast<const float*>(w.row(r)) : &buf[(r - r0) * cols];
+        float b = job.bias ? job.bias[r] : 0.0f;
+        for (int t = t0; t < t1; ++t) {
+          job.y[t * job.ldy + r] = dot_f32(wr, x + static_cast<size_t>(t) * cols, cols) + b;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace sgp::kernels

@@ -1,0 +1,218 @@
+// CpuBackend::forward: embeddings, then per layer RMSNorm -> QKV -> RoPE -> paged GQA -> SwiGLU.
+#include "model/cpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/dequant.h"
+#include "sgp/error.h"
+
+namespace sgp::model {
+namespace {
+
+kernels::RopeParams rope_params(const ModelWeights& w) {
+  const ModelConfig& c = w.config;
+  kernels::RopeParams p;
+  p.head_dim = c.head_dim;
+  p.theta = c.rope_theta;
+  p.interleaved = w.rope_interleaved;
+  p.freq_factors = w.rope_freq_factors;
+  // Files that carry their own frequency factors already encode the llama3 scaling.
+  if (p.freq_factors.empty()) {
+    p.scaling = c.rope_scaling.type;
+    p.factor = c.rope_scaling.factor;
+    p.low_freq_factor = c.rope_scaling.low_freq_factor;
+    p.high_freq_factor = c.rope_scaling.high_freq_factor;
+    p.original_max_position = c.rope_scaling.original_max_position;
+  }
+  return p;
+}
+
+template <typename T>
+void grow(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(std::unique_ptr<ModelWeights> weights, const CpuOptions& options)
+    : w_(std::move(weights)),
+      pool_(options.threads),
+      rope_(rope_params(*w_)),
+      page_size_(options.page_size) {
+  if (page_size_ <= 0 || page_size_ > 4096) throw Error("cpu backend: page_size must be 1..4096");
+  const ModelConfig& c = w_->config;
+  kv_dim_ = c.n_head_kv * c.head_dim;
+  page_floats_ = static_cast<size_t>(c.n_layer) * 2 * page_size_ * kv_dim_;
+}
+
+void CpuBackend::allocate_kv(int n_pages) {
+  if (n_pages < 0) throw Error("cpu backend: negative page count");
+  kv_.clear();
+  kv_.shrink_to_fit();
+  kv_.resize(static_cast<size_t>(n_pages) * page_floats_);
+  n_pages_ = n_pages;
+}
+
+void CpuBackend::copy_page(int32_t src, int32_t dst, int n_slots) {
+  if (src < 0 || src >= n_pages_ || dst < 0 || dst >= n_pages_ || n_slots < 0 ||
+      n_slots > page_size_) {
+    throw Error("cpu backend: copy_page out of range");
+  }
+  if (src == dst) return;
+  for (int l = 0; l < w_->config.n_layer; ++l) {
+    for (int kv = 0; kv < 2; ++kv) {
+      std::memcpy(kv_slot(dst, l, kv, 0), kv_slot(src, l, kv, 0),
+                  sizeof(float) * static_cast<size_t>(n_slots) * kv_dim_);
+    }
+  }
+}
+
+void CpuBackend::validate(const ForwardBatch& batch) const {
+  for (size_t s = 0; s < batch.seqs.size(); ++s) {
+    const SeqChunk& sc = batch.seqs[s];
+    const std::string at = "forward: sequence " + std::to_string(s) + ": ";
+    if (sc.start_pos < 0) throw Error(at + "negative start position");
+    int64_t end = int64_t{sc.start_pos} + static_cast<int64_t>(sc.tokens.size());
+    if (static_cast<int64_t>(sc.pages.size()) * page_size_ < end) {
+      throw Error(at + "page table covers " + std::to_string(sc.pages.size() * page_size_) +
+                  " positions, needs " + std::to_string(end));
+    }
+    for (int64_t p = 0; p < (end + page_size_ - 1) / page_size_; ++p) {
+      if (sc.pages[p] < 0 || sc.pages[p] >= n_pages_) {
+        throw Error(at + "page id " + std::to_string(sc.pages[p]) + " is not allocated (" +
+                    std::to_string(n_pages_) + " pages)");
+      }
+    }
+    for (int32_t t : sc.tokens) {
+      if (t < 0 || t >= w_->config.n_vocab) {
+        throw Error(at + "token id " + std::to_string(t) + " outside the vocabulary");
+      }
+    }
+  }
+}
+
+void CpuBackend::attention(int layer, const ForwardBatch& batch) {
+  const ModelConfig& c = w_->config;
+  const int hd = c.head_dim, group = c.n_head / c.n_head_kv;
+  const int T = static_cast<int>(tok_seq_.size());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int qd = c.n_head * hd;
+  if (static_cast<int>(scores_.size()) < pool_.size()) scores_.resize(pool_.size());
+  pool_.parallel_for(T * c.n_head_kv, [&](int task, int thread) {
+    const int t = task / c.n_head_kv, g = task % c.n_head_kv;
+    const SeqChunk& sc = batch.seqs[tok_seq_[t]];
+    const int n_pos = tok_pos_[t] + 1;  // causal: positions [0, pos]
+    std::vector<float>& sbuf = scores_[thread];
+    grow(sbuf, static_cast<size_t>(group) * n_pos);
+    const float* qv = &q_[static_cast<size_t>(t) * qd + g * group * hd];
+    for (int p = 0; p < n_pos; ++p) {
+      const float* kp = kv_slot(sc.pages[p / page_size_], layer, 0, p % page_size_) + g * hd;
+      for (int h = 0; h < group; ++h)
+        sbuf[h * n_pos + p] = kernels::dot_f32(qv + h * hd, kp, hd) * scale;
+    }
+    float* out = &att_[static_cast<size_t>(t) * qd + g * group * hd];
+    std::fill(out, out + group * hd, 0.0f);
+    for (int h = 0; h < group; ++h) kernels::softmax(&sbuf[h * n_pos], n_pos);
+    for (int p = 0; p < n_pos; ++p) {
+      const float* vp = kv_slot(sc.pages[p / page_size_], layer, 1, p % page_size_) + g * hd;
+      for (int h = 0; h < group; ++h) kernels::axpy_f32(sbuf[h * n_pos + p], vp, out + h * hd, hd);
+    }
+  });
+}
+
+void CpuBackend::forward(const ForwardBatch& batch, Logits& out) {
+  validate(batch);
+  const ModelConfig& c = w_->config;
+  const int d = c.n_embd, hd = c.head_dim, qd = c.n_head * hd, ff = c.n_ff, half = hd / 2;
+  tok_seq_.clear();
+  tok_pos_.clear();
+  int n_rows = 0;
+  for (size_t s = 0; s < batch.seqs.size(); ++s) {
+    const SeqChunk& sc = batch.seqs[s];
+    for (size_t i = 0; i < sc.tokens.size(); ++i) {
+      tok_seq_.push_back(static_cast<int32_t>(s));
+      tok_pos_.push_back(sc.start_pos + static_cast<int32_t>(i));
+    }
+    if (sc.logits == LogitsMode::All) n_rows += static_cast<int>(sc.tokens.size());
+    if (sc.logits == LogitsMode::Last && !sc.tokens.empty()) n_rows += 1;
+  }
+  const int T = static_cast<int>(tok_seq_.size());
+  out.n_rows = n_rows;
+  out.n_vocab = c.n_vocab;
+  out.data.assign(static_cast<size_t>(n_rows) * c.n_vocab, 0.0f);
+  if (T == 0) return;
+
+  const size_t Ts = static_cast<size_t>(T);
+  grow(x_, Ts * d), grow(xn_, Ts * d), grow(q_, Ts * qd), grow(k_, Ts * kv_dim_);
+  grow(v_, Ts * kv_dim_), grow(att_, Ts * qd), grow(gate_, Ts * ff), grow(up_, Ts * ff);
+  grow(ff_, Ts * ff), grow(cos_, Ts * half), grow(sin_, Ts * half);
+
+  int t = 0;
+  for (const SeqChunk& sc : batch.seqs) {
+    for (int32_t tok : sc.tokens) {
+      kernels::dequantize_row(w_->tok_embd.type, w_->tok_embd.row(tok), &x_[t * d], d);
+      rope_.angles(tok_pos_[t], &cos_[t * half], &sin_[t * half]);
+      ++t;
+    }
+  }
+
+  for (int l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = w_->layers[l];
+    for (int i = 0; i < T; ++i) {
+      kernels::rms_norm(&x_[i * d], L.attn_norm.data(), &xn_[i * d], d, c.rms_eps);
+    }
+    const bool bias = c.qkv_bias;
+    kernels::MatmulJob qkv[3] = {{&L.q, q_.data(), qd, bias ? L.q_bias.data() : nullptr},
+                                 {&L.k, k_.data(), kv_dim_, bias ? L.k_bias.data() : nullptr},
+                                 {&L.v, v_.data(), kv_dim_, bias ? L.v_bias.data() : nullptr}};
+    kernels::matmul(pool_, mm_, xn_.data(), T, qkv, 3);
+    for (int i = 0; i < T; ++i) {
+      rope_.apply(&q_[i * qd], c.n_head, &cos_[i * half], &sin_[i * half]);
+      rope_.apply(&k_[i * kv_dim_], c.n_head_kv, &cos_[i * half], &sin_[i * half]);
+      const SeqChunk& sc = batch.seqs[tok_seq_[i]];
+      const int pos = tok_pos_[i];
+      const int32_t page = sc.pages[pos / page_size_];
+      std::memcpy(kv_slot(page, l, 0, pos % page_size_), &k_[i * kv_dim_], sizeof(float) * kv_dim_);
+      std::memcpy(kv_slot(page, l, 1, pos % page_size_), &v_[i * kv_dim_], sizeof(float) * kv_dim_);
+    }
+    attention(l, batch);
+    kernels::MatmulJob o{&L.o, xn_.data(), d};
+    kernels::matmul(pool_, mm_, att_.data(), T, &o, 1);
+    for (size_t i = 0; i < Ts * d; ++i) x_[i] += xn_[i];
+
+    for (int i = 0; i < T; ++i) {
+      kernels::rms_norm(&x_[i * d], L.ffn_norm.data(), &xn_[i * d], d, c.rms_eps);
+    }
+    kernels::MatmulJob gu[2] = {{&L.gate, gate_.data(), ff}, {&L.up, up_.data(), ff}};
+    kernels::matmul(pool_, mm_, xn_.data(), T, gu, 2);
+    kernels::silu_mul(gate_.data(), up_.data(), ff_.data(), static_cast<int64_t>(Ts) * ff);
+    kernels::MatmulJob down{&L.down, xn_.data(), d};
+    kernels::matmul(pool_, mm_, ff_.data(), T, &down, 1);
+    for (size_t i = 0; i < Ts * d; ++i) x_[i] += xn_[i];
+  }
+
+  if (n_rows == 0) return;
+  // Final norm only on the rows that produce logits.
+  int r = 0;
+  t = 0;
+  for (const SeqChunk& sc : batch.seqs) {
+    const int n = static_cast<int>(sc.tokens.size());
+    for (int i = 0; i < n; ++i, ++t) {
+      bool want = sc.logits == LogitsMode::All || (sc.logits == LogitsMode::Last && i == n - 1);
+      if (want) {
+        kernels::rms_norm(&x_[t * d], w_->output_norm.data(), &xn_[r * d], d, c.rms_eps);
+        ++r;
+      }
+    }
+  }
+  kernels::MatmulJob head{&w_->output, out.data.data(), c.n_vocab};
+  kernels::matmul(pool_, mm_, xn_.data(), n_rows, &head, 1);
+}
+
+std::unique_ptr<Backend> load_cpu_backend(const std::string& path, const CpuOptions& options) {
+  return std::make_unique<CpuBackend>(load_weights(path), options);
+}
+
+}  // namespace sgp::model

@@ -1,0 +1,19 @@
+// map_file: read-only memory mapping of a whole model file.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace sgp::model {
+
+struct Mapping {
+  void* data = nullptr;
+  size_t size = 0;
+};
+
+// Maps the file read-only. Throws sgp::Error if it cannot be opened, is not a regular file, or
+// is shorter than min_size ("<path>: invalid <kind> file: truncated ...").
+Mapping map_file(const std::string& path, size_t min_size, const char* kind);
+void unmap_file(const Mapping& m);
+
+}  // namespace sgp::model

@@ -1,0 +1,133 @@
+// ModelConfig from GGUF metadata (llama.* / qwen2.* keys) or a Hugging Face config.json.
+#include "model/model_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "model/gguf_file.h"
+#include "sgp/error.h"
+
+namespace sgp::model {
+namespace {
+
+// Rejects values no real model has, so later allocations stay bounded.
+void validate(ModelConfig& c, const std::string& where) {
+  auto bad = [&](const std::string& what) {
+    throw Error(where + ": impossible model configuration: " + what);
+  };
+  if (c.n_layer <= 0 || c.n_layer > 1024) bad("layer count " + std::to_string(c.n_layer));
+  if (c.n_embd <= 0 || c.n_embd > 65536) bad("embedding width " + std::to_string(c.n_embd));
+  if (c.n_head <= 0 || c.n_head > 1024) bad("head count " + std::to_string(c.n_head));
+  if (c.n_head_kv <= 0) c.n_head_kv = c.n_head;
+  if (c.n_head % c.n_head_kv != 0) {
+    bad(std::to_string(c.n_head) + " heads do not split into " + std::to_string(c.n_head_kv) +
+        " KV groups");
+  }
+  if (c.head_dim <= 0) {
+    if (c.n_embd % c.n_head != 0) bad("width not divisible by the head count");
+    c.head_dim = c.n_embd / c.n_head;
+  }
+  if (c.head_dim % 2 != 0 || c.head_dim > 1024) bad("head dimension " + std::to_string(c.head_dim));
+  if (c.n_ff <= 0 || c.n_ff > 1 << 20) bad("feed-forward width " + std::to_string(c.n_ff));
+  if (c.n_vocab <= 0 || c.n_vocab > 1 << 24) bad("vocabulary size " + std::to_string(c.n_vocab));
+  if (!(c.rms_eps > 0.0f) || !(c.rope_theta > 0.0f)) bad("rms epsilon or rope base");
+  if (c.rope_scaling.type == "none") c.rope_scaling.type = "";
+  if (!c.rope_scaling.type.empty() && c.rope_scaling.type != "linear" &&
+      c.rope_scaling.type != "llama3") {
+    throw Error(where + ": unsupported rope scaling '" + c.rope_scaling.type +
+                "' (supported: linear, llama3)");
+  }
+  if (!(c.rope_scaling.factor > 0.0f)) bad("rope scaling factor");
+}
+
+int to_int(int64_t v) {
+  return v < 0 || v > (int64_t{1} << 30) ? -1 : static_cast<int>(v);
+}
+
+}  // namespace
+
+ModelConfig config_from_gguf(const GgufFile& f) {
+  ModelConfig c;
+  c.arch = f.get_string("general.architecture");
+  if (c.arch != "llama" && c.arch != "qwen2") {
+    throw Error(f.path() + ": unsupported architecture '" + c.arch +
+                "' (supported: llama, mistral and SmolLM2 as llama, qwen2)");
+  }
+  c.name = f.get_string("general.name", "");
+  const std::string p = c.arch + ".";
+  c.n_layer = to_int(f.get_int(p + "block_count"));
+  c.n_embd = to_int(f.get_int(p + "embedding_length"));
+  c.n_head = to_int(f.get_int(p + "attention.head_count"));
+  c.n_head_kv = to_int(f.get_int(p + "attention.head_count_kv", c.n_head));
+  c.head_dim = to_int(f.get_int(p + "attention.key_length", 0));
+  c.n_ff = to_int(f.get_int(p + "feed_forward_length"));
+  c.n_ctx_train = to_int(f.get_int(p + "context_length", 4096));
+  c.rms_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon", 1e-5));
+  c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base", 10000.0));
+  c.rope_scaling.type = f.get_string(p + "rope.scaling.type", "");
+  c.rope_scaling.factor = static_cast<float>(f.get_float(p + "rope.scaling.factor", 1.0));
+  c.rope_scaling.original_max_position =
+      to_int(f.get_int(p + "rope.scaling.original_context_length", c.n_ctx_train));
+  const GgufTensorInfo* emb = f.tensor("token_embd.weight");
+  if (emb == nullptr) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
+  int64_t vocab = emb->dims.size() == 2 ? emb->dims[1] : 0;
+  c.n_vocab = to_int(f.get_int(p + "vocab_size", vocab));
+  c.tied_embeddings = f.tensor("output.weight") == nullptr;
+  c.qkv_bias = f.tensor("blk.0.attn_q.bias") != nullptr;
+  validate(c, f.path());
+  return c;
+}
+
+ModelConfig config_from_hf(const nlohmann::json& j) {
+  ModelConfig c;
+  std::string arch;
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+      j["architectures"][0].is_string()) {
+    arch = j["architectures"][0].get<std::string>();
+  }
+  if (arch == "LlamaForCausalLM" || arch == "MistralForCausalLM") {
+    c.arch = "llama";
+  } else if (arch == "Qwen2ForCausalLM") {
+    c.arch = "qwen2";
+    c.qkv_bias = true;
+  } else {
+    throw Error("config.json: unsupported architecture '" + arch +
+                "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)");
+  }
+  auto num = [&](const char* key, double def, bool required) -> double {
+    if (!j.contains(key) || j[key].is_null()) {
+      if (required) throw Error(std::string("config.json: missing '") + key + "'");
+      return def;
+    }
+    if (!j[key].is_number()) throw Error(std::string("config.json: '") + key + "' is not a number");
+    return j[key].get<double>();
+  };
+  auto inum = [&](const char* key, double def, bool required) {
+    double v = num(key, def, required);
+    return v < 0 || v > (1 << 30) ? -1 : static_cast<int>(v);
+  };
+  c.name = j.value("_name_or_path", std::string());
+  c.n_layer = inum("num_hidden_layers", 0, true);
+  c.n_embd = inum("hidden_size", 0, true);
+  c.n_head = inum("num_attention_heads", 0, true);
+  c.n_head_kv = inum("num_key_value_heads", c.n_head, false);
+  c.head_dim = inum("head_dim", 0, false);
+  c.n_ff = inum("intermediate_size", 0, true);
+  c.n_vocab = inum("vocab_size", 0, true);
+  c.n_ctx_train = inum("max_position_embeddings", 4096, false);
+  c.rms_eps = static_cast<float>(num("rms_norm_eps", 1e-6, false));
+  c.rope_theta = static_cast<float>(num("rope_theta", 10000.0, false));
+  c.tied_embeddings = j.value("tie_word_embeddings", false);
+  if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
+    const auto& r = j["rope_scaling"];
+    c.rope_scaling.type = r.value("rope_type", r.value("type", std::string()));
+    if (c.rope_scaling.type == "default") c.rope_scaling.type = "";
+    c.rope_scaling.factor = r.value("factor", 1.0f);
+    c.rope_scaling.low_freq_factor = r.value("low_freq_factor", 1.0f);
+    c.rope_scaling.high_freq_factor = r.value("high_freq_factor", 4.0f);
+    c.rope_scaling.original_max_position = r.value("original_max_position_embeddings", 8192);
+  }
+  validate(c, "config.json");
+  return c;
+}
+
+}  // namespace sgp::model
