@@ -1,0 +1,401 @@
+// CudaBackend: weights, KV pool and the Llama forward as a sequence of kernel launches.
+#include "kernels/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+
+#include "kernels/cuda/batch_meta.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/hf_checkpoint.h"
+#include "kernels/cuda/paged_attention.h"
+#include "kernels/cuda/rope_kv.h"
+#include "sgp/error.h"
+
+namespace sgp::cuda {
+namespace {
+
+std::string gib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1ull << 30));
+  return buf;
+}
+
+std::vector<float> rope_inv_freq(const model::ModelConfig& c) {
+  const int half = c.head_dim / 2;
+  std::vector<float> inv(half);
+  const auto& s = c.rope_scaling;
+  for (int i = 0; i < half; ++i) {
+    double f = 1.0 / std::pow(static_cast<double>(c.rope_theta), 2.0 * i / c.head_dim);
+    if (s.type == "linear") {
+      f /= s.factor;
+    } else if (s.type == "llama3") {
+      const double low_wavelen = s.original_max_position / s.low_freq_factor;
+      const double high_wavelen = s.original_max_position / s.high_freq_factor;
+      const double wavelen = 2 * M_PI / f;
+      if (wavelen > low_wavelen) {
+        f /= s.factor;
+      } else if (wavelen >= high_wavelen) {
+        const double smooth = (s.original_max_position / wavelen - s.low_freq_factor) /
+                              (s.high_freq_factor - s.low_freq_factor);
+        f = (1 - smooth) * f / s.factor + smooth * f;
+      }
+    }
+    inv[i] = static_cast<float>(f);
+  }
+  return inv;
+}
+
+void check_shape(const model::ModelConfig& c) {
+  if (c.n_vocab <= 0 || c.n_embd <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_head_kv <= 0 ||
+      c.n_ff <= 0 || c.head_dim <= 0 || c.n_head % c.n_head_kv != 0)
+    throw Error("CUDA backend: inconsistent model dimensions");
+  if (c.head_dim != 64 && c.head_dim != 128 && c.head_dim != 256)
+    throw Error("CUDA backend: head_dim " + std::to_string(c.head_dim) +
+                " is not supported (64, 128, 256)");
+  if (c.n_head / c.n_head_kv > 8)
+    throw Error("CUDA backend: more than 8 query heads per KV head is not supported");
+  if (c.n_embd % 8 != 0 || c.n_ff % 8 != 0)
+    throw Error("CUDA backend: n_embd and n_ff must be multiples of 8");
+}
+
+}  // namespace
+
+CudaBackend::CudaBackend(const model::ModelConfig& config, const model::CudaOptions& options,
+                         bool neox_rope)
+    : config_(config), neox_(neox_rope) {
+  if (config_.head_dim == 0 && config_.n_head > 0)
+    config_.head_dim = config_.n_embd / config_.n_head;
+  check_shape(config_);
+  if (options.page_size <= 0 || options.page_size > 1024)
+    throw Error("CUDA backend: page_size must be in [1, 1024]");
+  int n_dev = 0;
+  if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
+    cudaGetLastError();
+    throw Error("CUDA backend: no CUDA device is available");
+  }
+  if (options.device < 0 || options.device >= n_dev)
+    throw Error("CUDA backend: device " + std::to_string(options.device) + " does not exist");
+  SGP_CUDA_CHECK(cudaSetDevice(options.device));
+  SGP_CUDA_CHECK(cudaDeviceGetAttribute(&n_sms_, cudaDevAttrMultiProcessorCount, options.device));
+  SGP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  SGP_CUDA_CHECK(cudaEventCreateWithFlags(&meta_free_, cudaEventDisableTiming));
+  gemm_ = std::make_unique<Gemm>(stream_);
+  layout_ = {config_.n_layer, config_.n_head_kv, config_.head_dim, options.page_size};
+  const auto inv = rope_inv_freq(config_);
+  inv_freq_.resize(inv.size());
+  SGP_CUDA_CHECK(cudaMemcpy(inv_freq_.data(), inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
+  allocate_weights();
+}
+
+CudaBackend::~CudaBackend() {
+  if (stream_) cudaStreamSynchronize(stream_);
+  if (meta_host_) cudaFreeHost(meta_host_);
+  if (meta_free_) cudaEventDestroy(meta_free_);
+  gemm_.reset();
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::allocate_weights() {
+  const auto& c = config_;
+  const size_t E = c.n_embd, D = c.head_dim, V = c.n_vocab, F = c.n_ff;
+  const size_t QKV = (c.n_head + 2 * c.n_head_kv) * D, HD = c.n_head * D;
+  // 128-element alignment keeps every tensor 256-byte aligned for vector loads and cuBLAS.
+  auto al = [](size_t n) { return (n + 127) / 128 * 128; };
+  const size_t per_layer = al(E) + al(QKV * E) + (c.qkv_bias ? al(QKV) : 0) + al(E * HD) + al(E) +
+                           al(2 * F * E) + al(E * F);
+  const size_t total =
+      al(V * E) + al(E) + (c.tied_embeddings ? 0 : al(V * E)) + per_layer * c.n_layer;
+  size_t free_b = 0, total_b = 0;
+  SGP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  if (total * 2 > free_b)
+    throw Error("CUDA backend: the model needs " + gib(total * 2) + " of GPU memory but only " +
+                gib(free_b) + " is free");
+  arena_.resize(total);
+  bf16* p = arena_.data();
+  auto take = [&](size_t n) {
+    bf16* r = p;
+    p += al(n);
+    return r;
+  };
+  embed_ = take(V * E);
+  out_norm_ = take(E);
+  lm_head_ = c.tied_embeddings ? embed_ : take(V * E);
+  layers_.resize(c.n_layer);
+  for (auto& L : layers_) {
+    L.attn_norm = take(E);
+    L.wqkv = take(QKV * E);
+    L.bqkv = c.qkv_bias ? take(QKV) : nullptr;
+    L.wo = take(E * HD);
+    L.ffn_norm = take(E);
+    L.wgu = take(2 * F * E);
+    L.wdown = take(E * F);
+  }
+}
+
+void CudaBackend::fill_random(uint64_t seed) {
+  const auto& c = config_;
+  const size_t E = c.n_embd, D = c.head_dim, V = c.n_vocab, F = c.n_ff;
+  const size_t QKV = (c.n_head + 2 * c.n_head_kv) * D, HD = c.n_head * D;
+  uint64_t s = seed * 1000003;
+  // Uniform with the variance of N(0, 1/fan_in) keeps activations O(1) through every layer.
+  auto linear = [&](bf16* w, size_t rows, size_t cols) {
+    fill_uniform(w, rows * cols, std::sqrt(3.0f / cols), ++s, stream_);
+  };
+  fill_uniform(embed_, V * E, std::sqrt(3.0f), ++s, stream_);
+  fill_value(out_norm_, E, 1.f, stream_);
+  if (!c.tied_embeddings) linear(lm_head_, V, E);
+  for (auto& L : layers_) {
+    fill_value(L.attn_norm, E, 1.f, stream_);
+    fill_value(L.ffn_norm, E, 1.f, stream_);
+    linear(L.wqkv, QKV, E);
+    if (L.bqkv) fill_uniform(L.bqkv, QKV, 0.1f, ++s, stream_);
+    linear(L.wo, E, HD);
+    linear(L.wgu, 2 * F, E);
+    linear(L.wdown, E, F);
+  }
+  SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::load_weights(const HfCheckpoint& ck) {
+  const auto& c = config_;
+  const int64_t E = c.n_embd, D = c.head_dim, V = c.n_vocab, F = c.n_ff;
+  const int64_t HD = c.n_head * D, KD = c.n_head_kv * D;
+  std::vector<uint16_t> host;
+  auto upload = [&](const std::string& name, std::vector<int64_t> shape, bf16* dst) {
+    const HfTensor& t = ck.get(name, std::move(shape));
+    host.resize(static_cast<size_t>(t.n_elements()));
+    to_bf16(t, host.data());
+    SGP_CUDA_CHECK(cudaMemcpy(dst, host.data(), host.size() * 2, cudaMemcpyHostToDevice));
+  };
+  upload("model.embed_tokens.weight", {V, E}, embed_);
+  upload("model.norm.weight", {E}, out_norm_);
+  if (!c.tied_embeddings) {
+    if (ck.find("lm_head.weight"))
+      upload("lm_head.weight", {V, E}, lm_head_);
+    else  // some exports drop the head even when the config does not say tied
+      SGP_CUDA_CHECK(cudaMemcpy(lm_head_, embed_, V * E * 2, cudaMemcpyDeviceToDevice));
+  }
+  for (int i = 0; i < c.n_layer; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    auto& L = layers_[i];
+    upload(p + "input_layernorm.weight", {E}, L.attn_norm);
+    upload(p + "post_attention_layernorm.weight", {E}, L.ffn_norm);
+    upload(p + "self_attn.q_proj.weight", {HD, E}, L.wqkv);
+    upload(p + "self_attn.k_proj.weight", {KD, E}, L.wqkv + HD * E);
+    upload(p + "self_attn.v_proj.weight", {KD, E}, L.wqkv + (HD + KD) * E);
+    if (L.bqkv) {
+      upload(p + "self_attn.q_proj.bias", {HD}, L.bqkv);
+      upload(p + "self_attn.k_proj.bias", {KD}, L.bqkv + HD);
+      upload(p + "self_attn.v_proj.bias", {KD}, L.bqkv + HD + KD);
+    }
+    upload(p + "self_attn.o_proj.weight", {E, HD}, L.wo);
+    upload(p + "mlp.gate_proj.weight", {F, E}, L.wgu);
+    upload(p + "mlp.up_proj.weight", {F, E}, L.wgu + F * E);
+    upload(p + "mlp.down_proj.weight", {E, F}, L.wdown);
+  }
+}
+
+void CudaBackend::allocate_kv(int n_pages) {
+  if (n_pages < 0) throw Error("allocate_kv: negative page count");
+  SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  kv_.resize(0);
+  n_pages_ = 0;
+  const size_t bytes = static_cast<size_t>(n_pages) * layout_.page_bytes();
+  size_t free_b = 0, total_b = 0;
+  SGP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  if (bytes > free_b)
+    throw Error("allocate_kv: " + std::to_string(n_pages) + " KV pages need " + gib(bytes) +
+                " but only " + gib(free_b) + " of GPU memory is free");
+  kv_.resize(static_cast<size_t>(n_pages) * layout_.page_elems());
+  n_pages_ = n_pages;
+}
+
+void CudaBackend::copy_page(int32_t src, int32_t dst, int n_slots) {
+  if (src < 0 || src >= n_pages_ || dst < 0 || dst >= n_pages_)
+    throw Error("copy_page: page id out of range");
+  if (n_slots < 0 || n_slots > layout_.page_size) throw Error("copy_page: bad slot count");
+  if (n_slots == 0 || src == dst) return;
+  // Every (layer, K|V, head) row of a page is one contiguous run of slots.
+  const size_t pitch = layout_.head_elems() * 2;
+  SGP_CUDA_CHECK(cudaMemcpy2DAsync(kv_.data() + dst * layout_.page_elems(), pitch,
+                                   kv_.data() + src * layout_.page_elems(), pitch,
+                                   static_cast<size_t>(n_slots) * layout_.head_dim * 2,
+                                   static_cast<size_t>(layout_.n_layer) * 2 * layout_.n_head_kv,
+                                   cudaMemcpyDeviceToDevice, stream_));
+}
+
+void CudaBackend::validate(const model::ForwardBatch& batch) const {
+  for (const auto& s : batch.seqs) {
+    if (s.tokens.empty()) continue;
+    if (s.start_pos < 0) throw Error("forward: negative start position");
+    const int64_t end = static_cast<int64_t>(s.start_pos) + static_cast<int64_t>(s.tokens.size());
+    if (static_cast<int64_t>(s.pages.size()) * layout_.page_size < end)
+      throw Error("forward: the page table does not cover every position of the sequence");
+    for (int32_t t : s.tokens)
+      if (t < 0 || t >= config_.n_vocab)
+        throw Error("forward: token id " + std::to_string(t) + " is outside the vocabulary");
+    const size_t used = static_cast<size_t>((end + layout_.page_size - 1) / layout_.page_size);
+    for (size_t i = 0; i < used; ++i)
+      if (s.pages[i] < 0 || s.pages[i] >= n_pages_)
+        throw Error("forward: page id " + std::to_string(s.pages[i]) +
+                    " is outside the allocated KV pool");
+  }
+}
+
+int CudaBackend::forward_device(const model::ForwardBatch& batch) {
+  validate(batch);
+  const auto& c = config_;
+  const int E = c.n_embd, D = c.head_dim, V = c.n_vocab, F = c.n_ff, H = c.n_head;
+  const int QKV = (c.n_head + 2 * c.n_head_kv) * D, HD = H * D;
+
+  // Host-side index arrays, laid out [tokens | pos | seq | page_off | pages | logit rows].
+  int T = 0, P = 0, R = 0, max_keys = 0;
+  const int S = static_cast<int>(batch.seqs.size());
+  for (const auto& s : batch.seqs) {
+    const int n = static_cast<int>(s.tokens.size());
+    T += n;
+    if (n == 0) continue;
+    P += (s.start_pos + n + layout_.page_size - 1) / layout_.page_size;
+    R += s.logits == model::LogitsMode::All ? n : (s.logits == model::LogitsMode::Last ? 1 : 0);
+    max_keys = std::max(max_keys, s.start_pos + n);
+  }
+  if (T == 0) return 0;
+  const size_t meta_n = 3 * static_cast<size_t>(T) + S + 1 + P + R;
+  SGP_CUDA_CHECK(cudaEventSynchronize(meta_free_));  // the previous transfer has left the buffer
+  if (meta_n > meta_cap_) {
+    if (meta_host_) cudaFreeHost(meta_host_);
+    meta_host_ = nullptr;
+    meta_cap_ = 0;
+    SGP_CUDA_CHECK(cudaHostAlloc(&meta_host_, meta_n * 2 * sizeof(int), cudaHostAllocDefault));
+    meta_cap_ = meta_n * 2;
+    meta_dev_.resize(meta_cap_);
+  }
+  int* tok = meta_host_;
+  int* pos = tok + T;
+  int* seq = pos + T;
+  int* page_off = seq + T;
+  int* pages = page_off + S + 1;
+  int* rows = pages + P;
+  int ti = 0, pi = 0, ri = 0;
+  for (int si = 0; si < S; ++si) {
+    const auto& s = batch.seqs[si];
+    const int n = static_cast<int>(s.tokens.size());
+    page_off[si] = pi;
+    if (n == 0) continue;
+    for (int k = 0; k < n; ++k) {
+      tok[ti + k] = s.tokens[k];
+      pos[ti + k] = s.start_pos + k;
+      seq[ti + k] = si;
+    }
+    const int np = (s.start_pos + n + layout_.page_size - 1) / layout_.page_size;
+    std::memcpy(pages + pi, s.pages.data(), np * sizeof(int));
+    pi += np;
+    if (s.logits == model::LogitsMode::All)
+      for (int k = 0; k < n; ++k) rows[ri++] = ti + k;
+    else if (s.logits == model::LogitsMode::Last)
+      rows[ri++] = ti + n - 1;
+    ti += n;
+  }
+  page_off[S] = pi;
+  SGP_CUDA_CHECK(cudaMemcpyAsync(meta_dev_.data(), meta_host_, meta_n * sizeof(int),
+                                 cudaMemcpyHostToDevice, stream_));
+  SGP_CUDA_CHECK(cudaEventRecord(meta_free_, stream_));
+  const int* d_tok = meta_dev_.data();
+  BatchMeta meta{d_tok + 2 * T, d_tok + T, d_tok + 3 * T, d_tok + 3 * T + S + 1, T};
+  const int* d_rows = d_tok + 3 * T + S + 1 + P;
+
+  const int splits = attention_splits(T, c.n_head_kv, max_keys, n_sms_);
+  x_.reserve(static_cast<size_t>(T) * E);
+  h_.reserve(static_cast<size_t>(T) * E);
+  qkv_.reserve(static_cast<size_t>(T) * QKV);
+  q_.reserve(static_cast<size_t>(T) * HD);
+  attn_.reserve(static_cast<size_t>(T) * HD);
+  delta_.reserve(static_cast<size_t>(T) * E);
+  gu_.reserve(static_cast<size_t>(T) * 2 * F);
+  act_.reserve(static_cast<size_t>(T) * F);
+  if (splits > 1) {
+    part_acc_.reserve(static_cast<size_t>(T) * H * splits * D);
+    part_ml_.reserve(static_cast<size_t>(T) * H * splits * 2);
+  }
+  rows_h_.reserve(static_cast<size_t>(std::max(R, 1)) * E);
+  logits_.reserve(static_cast<size_t>(std::max(R, 1)) * V);
+
+  embed_tokens(embed_, d_tok, x_.data(), T, E, stream_);
+  PagedAttention att;
+  att.q = q_.data();
+  att.out = attn_.data();
+  att.part_acc = part_acc_.data();
+  att.part_ml = part_ml_.data();
+  att.layout = layout_;
+  att.meta = meta;
+  att.n_head = H;
+  att.max_keys = max_keys;
+  att.n_splits = splits;
+  for (int l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = layers_[l];
+    bf16* kv_layer = kv_.data() + l * layout_.layer_elems();
+    add_rms_norm(x_.data(), l == 0 ? nullptr : delta_.data(), L.attn_norm, h_.data(), nullptr, T, E,
+                 c.rms_eps, stream_);
+    gemm_->bf16_out(h_.data(), L.wqkv, qkv_.data(), T, QKV, E);
+    rope_store_kv(qkv_.data(), L.bqkv, q_.data(), kv_layer, layout_, meta, inv_freq_.data(), H,
+                  neox_, stream_);
+    att.kv = kv_layer;
+    paged_attention(att, stream_);
+    gemm_->bf16_out(attn_.data(), L.wo, delta_.data(), T, E, HD);
+    add_rms_norm(x_.data(), delta_.data(), L.ffn_norm, h_.data(), nullptr, T, E, c.rms_eps,
+                 stream_);
+    gemm_->bf16_out(h_.data(), L.wgu, gu_.data(), T, 2 * F, E);
+    silu_mul(gu_.data(), act_.data(), T, F, stream_);
+    gemm_->bf16_out(act_.data(), L.wdown, delta_.data(), T, E, F);
+  }
+  if (R == 0) return 0;
+  add_rms_norm(x_.data(), delta_.data(), out_norm_, rows_h_.data(), d_rows, R, E, c.rms_eps,
+               stream_);
+  gemm_->f32_out(rows_h_.data(), lm_head_, logits_.data(), R, V, E);
+  return R;
+}
+
+void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) {
+  const int rows = forward_device(batch);
+  out.n_rows = rows;
+  out.n_vocab = config_.n_vocab;
+  out.data.resize(static_cast<size_t>(rows) * config_.n_vocab);
+  if (rows > 0)
+    SGP_CUDA_CHECK(cudaMemcpyAsync(out.data.data(), logits_.data(), out.data.size() * 4,
+                                   cudaMemcpyDeviceToHost, stream_));
+  SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+}  // namespace sgp::cuda
+
+namespace sgp::model {
+
+bool cuda_device_available() {
+  int n = 0;
+  const bool ok = cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+  cudaGetLastError();
+  return ok;
+}
+
+std::unique_ptr<Backend> load_cuda_backend(const std::string& path, const CudaOptions& options) {
+  if (!std::filesystem::is_directory(path))
+    throw Error("load_cuda_backend: " + path +
+                " is not a Hugging Face model folder (GGUF is not yet supported on CUDA)");
+  auto ck = cuda::HfCheckpoint::open(path);
+  auto b = std::make_unique<cuda::CudaBackend>(ck->config(), options, /*neox_rope=*/true);
+  b->load_weights(*ck);
+  return b;
+}
+
+std::unique_ptr<Backend> make_random_cuda_backend(const ModelConfig& config, uint64_t seed,
+                                                  const CudaOptions& options) {
+  auto b = std::make_unique<cuda::CudaBackend>(config, options, /*neox_rope=*/true);
+  b->fill_random(seed);
+  return b;
+}
+
+}  // namespace sgp::model

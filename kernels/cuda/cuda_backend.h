@@ -1,0 +1,108 @@
+// CudaBackend: a Llama-family model in bf16 on one NVIDIA GPU, behind the model::Backend interface.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/kv_layout.h"
+#include "model/backend.h"
+
+namespace sgp::model {
+
+struct CudaOptions {
+  int device = 0;
+  int page_size = 16;
+};
+
+// True when the CUDA runtime sees at least one GPU (false, never throwing, on machines without).
+bool cuda_device_available();
+// Opens a Hugging Face folder (config.json + *.safetensors, bf16/fp16/fp32) onto the GPU.
+std::unique_ptr<Backend> load_cuda_backend(const std::string& path,
+                                           const CudaOptions& options = {});
+// A model of any Llama shape with seeded random weights, built on the GPU (for benchmarks).
+std::unique_ptr<Backend> make_random_cuda_backend(const ModelConfig& config, uint64_t seed,
+                                                  const CudaOptions& options = {});
+
+}  // namespace sgp::model
+
+namespace sgp::cuda {
+
+using bf16 = __nv_bfloat16;
+class HfCheckpoint;
+
+struct LayerWeights {
+  bf16* attn_norm = nullptr;
+  bf16* wqkv = nullptr;  // [(n_head + 2 n_head_kv) * head_dim, n_embd]: q, k, v rows stacked
+  bf16* bqkv = nullptr;  // Qwen2 only
+  bf16* wo = nullptr;    // [n_embd, n_head * head_dim]
+  bf16* ffn_norm = nullptr;
+  bf16* wgu = nullptr;    // [2 n_ff, n_embd]: gate rows, then up rows
+  bf16* wdown = nullptr;  // [n_embd, n_ff]
+};
+
+class CudaBackend : public model::Backend {
+ public:
+  CudaBackend(const model::ModelConfig& config, const model::CudaOptions& options, bool neox_rope);
+  ~CudaBackend() override;
+
+  const model::ModelConfig& config() const override { return config_; }
+  std::string name() const override { return "cuda"; }
+  int page_size() const override { return layout_.page_size; }
+  size_t page_bytes() const override { return layout_.page_bytes(); }
+  void allocate_kv(int n_pages) override;
+  void copy_page(int32_t src, int32_t dst, int n_slots) override;
+  void forward(const model::ForwardBatch& batch, model::Logits& out) override;
+
+  // The forward without the copy to the host: logits stay in device_logits() as [rows, n_vocab]
+  // fp32. Returns the row count. Asynchronous on stream().
+  int forward_device(const model::ForwardBatch& batch);
+  const float* device_logits() const { return logits_.data(); }
+  cudaStream_t stream() const { return stream_; }
+  size_t weight_bytes() const { return arena_.bytes(); }
+  int n_pages() const { return n_pages_; }
+  bf16* kv_pool() const { return kv_.data(); }
+  const KvLayout& kv_layout() const { return layout_; }
+
+  // Construction helpers for the factories.
+  void fill_random(uint64_t seed);
+  void load_weights(const HfCheckpoint& ck);
+
+ private:
+  void allocate_weights();
+  void validate(const model::ForwardBatch& batch) const;
+
+  model::ModelConfig config_;
+  KvLayout layout_;
+  bool neox_ = true;
+  int n_sms_ = 0;
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<Gemm> gemm_;
+
+  DeviceBuffer<bf16> arena_;
+  bf16* embed_ = nullptr;
+  bf16* out_norm_ = nullptr;
+  bf16* lm_head_ = nullptr;
+  std::vector<LayerWeights> layers_;
+  DeviceBuffer<float> inv_freq_;
+
+  DeviceBuffer<bf16> kv_;
+  int n_pages_ = 0;
+
+  // Batch indices staged in pinned memory, copied in one transfer per forward.
+  int* meta_host_ = nullptr;
+  size_t meta_cap_ = 0;
+  cudaEvent_t meta_free_ = nullptr;
+  DeviceBuffer<int> meta_dev_;
+
+  DeviceBuffer<float> x_, part_acc_, part_ml_, logits_;
+  DeviceBuffer<bf16> h_, qkv_, q_, attn_, delta_, gu_, act_, rows_h_;
+};
+
+}  // namespace sgp::cuda

@@ -1,0 +1,35 @@
+// cuBLAS GEMMs with fp32 accumulation over bf16 operands.
+#include "kernels/cuda/gemm.h"
+
+#include "kernels/cuda/cuda_check.h"
+
+namespace sgp::cuda {
+
+Gemm::Gemm(cudaStream_t stream) {
+  SGP_CUBLAS_CHECK(cublasCreate(&handle_));
+  SGP_CUBLAS_CHECK(cublasSetStream(handle_, stream));
+}
+
+Gemm::~Gemm() {
+  if (handle_) cublasDestroy(handle_);
+}
+
+void Gemm::bf16_out(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int m, int n,
+                    int k) {
+  run(x, w, y, CUDA_R_16BF, m, n, k);
+}
+
+void Gemm::f32_out(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int m, int n, int k) {
+  run(x, w, y, CUDA_R_32F, m, n, k);
+}
+
+void Gemm::run(const void* x, const void* w, void* y, cudaDataType y_type, int m, int n, int k) {
+  if (m == 0) return;
+  const float alpha = 1.f, beta = 0.f;
+  // Column-major view: yᵀ [n, m] = (w as k×n)ᵀ · (x as k×m).
+  SGP_CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, w, CUDA_R_16BF,
+                                k, x, CUDA_R_16BF, k, &beta, y, y_type, n, CUBLAS_COMPUTE_32F,
+                                CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace sgp::cuda

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One call on a GPU machine: build, check correctness (scripts/gpu_check.sh), run the GPU
+# benchmarks (bench/cuda + PyTorch references) and write bench/results/<date>-<card>-cuda.json.
+# Usage: scripts/gpu_bench.sh [BUILD_DIR] [OUT_DIR]    (SGP_SKIP_CHECK=1 skips the checks)
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-gpu}
+OUT=${2:-$BUILD/out}
+mkdir -p "$OUT"
+cd "$ROOT"
+export PYTHONUNBUFFERED=1
+check=skipped
+if [ "${SGP_SKIP_CHECK:-0}" != 1 ]; then
+  if scripts/gpu_check.sh "$BUILD" "$OUT"; then check=passed; else check=failed; fi
+else
+  cmake -S scripts/gpu -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DSGP_DEPS_INCLUDE="${SGP_DEPS_INCLUDE:-$ROOT/.gpu_deps/include}" >/dev/null && \
+    cmake --build "$BUILD" -j"$(nproc)" --target cuda_bench >/dev/null || exit 1
+fi
+echo "== bench (card: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))"
+"$BUILD/bench_cuda/cuda_bench" "$OUT/cuda_bench.json" || exit 1
+python3 tools/ref_cuda_sdpa.py "$OUT/torch_sdpa.json" || echo "torch reference failed"
+python3 tools/ref_cuda_report.py --bench "$OUT/cuda_bench.json" --torch "$OUT/torch_sdpa.json" \
+  --check "$OUT/check.json" --check-status "$check" --out-dir "$OUT"

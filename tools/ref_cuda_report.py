@@ -1,0 +1,74 @@
+"""Merges one GPU run (bench/cuda output, PyTorch references, correctness summary) into
+bench/results/<date>-<card>-cuda.json with each figure under its PERFORMANCE.md id."""
+import argparse
+import datetime
+import json
+import os
+import subprocess
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def card_name():
+    try:
+        return subprocess.check_output(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                       text=True).splitlines()[0].strip()
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--torch", required=True)
+    ap.add_argument("--check", required=True)
+    ap.add_argument("--check-status", default="unknown")
+    ap.add_argument("--out-dir", required=True)
+    args = ap.parse_args()
+    bench, torch_ref, check = load(args.bench), load(args.torch), load(args.check)
+    card = card_name()
+    r = {"card": card, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+         "commit": os.environ.get("SGP_COMMIT", "unknown"),
+         "model": "Llama-3-8B shape, bf16, random weights (make_random_cuda_backend)",
+         "correctness": args.check_status}
+    if "G1" in bench:
+        r["G1"] = bench["G1"]
+    if "G2_b64" in bench and "G2_b256" in bench:
+        r["G2"] = min(bench["G2_b64"], bench["G2_b256"])
+    if "G5_decode" in bench:
+        r["G5_decode"] = bench["G5_decode"]
+    ours = bench.get("attn_prefill_T4096_TFLOPs")
+    theirs = torch_ref.get("torch_flash_prefill_T4096_TFLOPs")
+    if ours and theirs:
+        r["G5_prefill"] = ours / theirs
+    r["definitions"] = {
+        "G1": "decode step, batch 1, ctx 512: bytes moved per step (weights read once + KV read "
+              "+ KV/logits written) / step time / device copy bandwidth (read+written); logits "
+              "stay on the device",
+        "G2": "same fraction, min over batch 64 and 256 (each under G2_b64, G2_b256 in bench)",
+        "G5_decode": "paged decode attention alone, Llama-3-8B heads, ctx 512, best of batch "
+                     "32/64/128: KV bytes read / time / copy bandwidth",
+        "G5_prefill": "causal prefill attention TFLOP/s, 1 x 4096 tokens, 32 heads x 128, ours / "
+                      "torch SDPA flash on the same shape",
+    }
+    r["bench"] = bench
+    r["torch_reference"] = torch_ref
+    r["check"] = check
+    tag = "h100" if "H100" in card else ("h200" if "H200" in card else card.split()[-1].lower())
+    day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    path = os.path.join(args.out_dir, f"{day}-{tag}-cuda.json")
+    with open(path, "w") as f:
+        json.dump(r, f, indent=1)
+    for k in ("card", "correctness", "G1", "G2", "G5_decode", "G5_prefill"):
+        print(f"{k:12s} {r.get(k)}")
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
