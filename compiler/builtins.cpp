@@ -48,7 +48,9 @@ constexpr std::array kBuiltins = {
 };
 }  // namespace
 
-std::span<const Builtin> builtins() { return kBuiltins; }
+std::span<const Builtin> builtins() {
+  return kBuiltins;
+}
 
 const Builtin* find_builtin(std::string_view name) {
   for (const Builtin& b : kBuiltins)

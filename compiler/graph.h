@@ -52,7 +52,7 @@ constexpr int32_t kNoSlot = -1;
 struct SourceLoc {
   int32_t file = -1;  // index into Program::files
   int32_t line = 0;   // 1-based
-  int32_t col = 0;    // 1-based, in bytes
+  int32_t col = 0;    // 1-based, in characters (code points)
 };
 
 // ---- Expressions -----------------------------------------------------------------------------
@@ -105,7 +105,8 @@ struct Expr {
 struct Option {
   std::string key;
   Expr value;
-  bool constant = false;  // value contains no variable reads: the runtime may cache e.g. a regex FSM
+  bool constant =
+      false;  // value contains no variable reads: the runtime may cache e.g. a regex FSM
 };
 
 // ---- Nodes -----------------------------------------------------------------------------------
@@ -149,14 +150,14 @@ struct PrefixOp {
 struct Node {
   NodeKind kind = NodeKind::Nop;
   NodeId next = kEnd;
-  NodeId alt = kEnd;  // Branch: else; ForNext: loop exit; Fork: its Join node
+  NodeId alt = kEnd;  // Branch: else; ForNext: loop exit; Fork: its Join node (next too)
   SourceLoc loc;
 
-  Expr expr;  // Append/Yield/Branch/ForInit/Assign/Eval/Return value; Select choices;
-              // Fork iterable or count. Return with no value holds ExprOp::Null.
-  std::string name;  // RoleBegin/RoleEnd: role; UseTemplate: template; Gen/Select: bound name;
-                     // Call/Spawn: callee name (as in Program::functions)
-  LValue target;     // Gen/Select/Call/Spawn/Join/ForNext/Assign destination (slot -1: none)
+  Expr expr;              // Append/Yield/Branch/ForInit/Assign/Eval/Return value; Select choices;
+                          // Fork iterable or count. Return with no value holds ExprOp::Null.
+  std::string name;       // RoleBegin/RoleEnd: role; UseTemplate: template; Gen/Select: bound name;
+                          // Call/Spawn: callee name (as in Program::functions)
+  LValue target;          // Gen/Select/Call/Spawn/Join/ForNext/Assign destination (slot -1: none)
   int32_t aux = kNoSlot;  // Select: slot for `name.logprobs`; ForInit/ForNext: iterator slot
   bool aux_global = false;
 
@@ -172,8 +173,8 @@ struct Node {
   NodeId body = kEnd;          // first node of the branch body
   NodeId join = kEnd;          // the Join node (also in alt); Yield/Join: the Fork node id
   bool value_used = false;     // fork value is bound/used: every path yields (checked)
-  std::vector<NodeId> prefix_nodes;  // Fork: branch-invariant leading state ops of the body
-  NodeId prefix_end = kEnd;          // Fork: first body node after prefix_nodes (may be join)
+  std::vector<NodeId> prefix_nodes;     // Fork: branch-invariant leading state ops of the body
+  NodeId prefix_end = kEnd;             // Fork: first body node after prefix_nodes (may be join)
   std::vector<PrefixOp> static_prefix;  // Fork/Call/Spawn: compile-time-known leading text
 
   std::vector<int32_t> reads;  // frame slots read by this node's expressions (await futures)
@@ -186,7 +187,7 @@ struct Param {
 };
 
 struct Function {
-  std::string name;  // entry-file functions: bare name; imported: "alias.name" of first import
+  std::string name;     // entry-file functions: bare name; imported: "alias.name" of first import
   int32_t module = -1;  // index into Program::files of the defining file
   bool is_extern = false;  // host-provided: no nodes; the runtime calls the bound callable
   std::vector<Param> params;
@@ -223,7 +224,7 @@ struct Program {
   std::vector<Function> functions;
   std::map<std::string, int32_t> function_index;  // name -> index into functions
   std::vector<Const> consts;
-  std::vector<std::string> globals;  // REPL session variables (empty for files)
+  std::vector<std::string> globals;           // REPL session variables (empty for files)
   std::map<std::string, Template> templates;  // every template declared or used
   std::string template_name;  // `use template` of the entry file; "" = the model's own
   int32_t entry = -1;         // index of `main` in functions, -1 if none
