@@ -1,0 +1,215 @@
+// cpu_model_bench: C1 (decode vs memory bandwidth), C4 (512-token prefill) and C3 (peak RSS).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/cpu/thread_pool.h"
+#include "model/backend.h"
+#include "sgp/error.h"
+
+using namespace sgp::model;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+long status_kb(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::strlen(key)));
+  }
+  return -1;
+}
+
+std::string shell(const char* cmd) {
+  std::string out;
+  if (FILE* p = popen(cmd, "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+// Multi-threaded read bandwidth (bytes/s): every thread sums its slice of a large buffer.
+double read_bandwidth(sgp::kernels::ThreadPool& pool, size_t bytes, int reps) {
+  std::vector<float> buf(bytes / sizeof(float));
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<float>(i & 255);
+  const int parts = pool.size() * 8;
+  const size_t per = buf.size() / parts / 64 * 64;
+  std::vector<float> sink(parts);
+  std::vector<double> rates;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    pool.parallel_for(parts, [&](int p, int) {
+      const float* x = buf.data() + per * p;
+#if defined(__AVX2__)
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (size_t i = 0; i < per; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + i + 24));
+      }
+      float tmp[8];
+      _mm256_storeu_ps(tmp, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+      sink[p] = tmp[0] + tmp[7];
+#else
+      float s = 0;
+      for (size_t i = 0; i < per; ++i) s += x[i];
+      sink[p] = s;
+#endif
+    });
+    rates.push_back(static_cast<double>(per * parts * sizeof(float)) / seconds_since(t0));
+  }
+  volatile float keep = sink[0];
+  (void)keep;
+  return median(rates);
+}
+
+int argmax(const float* x, int n) {
+  return static_cast<int>(std::max_element(x, x + n) - x);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  std::string out_path;
+  int threads = 0, decode_tokens = 128, reps = 3, prefill_len = 512;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--model")
+      model = v;
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--decode")
+      decode_tokens = std::stoi(v);
+    else if (k == "--reps")
+      reps = std::stoi(v);
+    else if (k == "--prefill")
+      prefill_len = std::stoi(v);
+    else if (k == "--out")
+      out_path = v;
+    else {
+      std::cerr << "unknown option " << k << "\n";
+      return 2;
+    }
+  }
+  try {
+    // C3 first: peak RSS of loading plus a short generation, before any benchmark buffers.
+    auto t_load = Clock::now();
+    auto backend = load_cpu_backend(model, {threads, 16});
+    double load_s = seconds_since(t_load);
+    const ModelConfig& c = backend->config();
+    const int page = backend->page_size();
+    const int ctx = std::max(prefill_len, 32 + decode_tokens) + page;
+    const int n_pages = (ctx + page - 1) / page;
+    backend->allocate_kv(n_pages);
+    std::vector<int32_t> table(n_pages);
+    for (int i = 0; i < n_pages; ++i) table[i] = i;
+    const size_t kv_bytes = backend->page_bytes() * n_pages;
+
+    // A 32-token prompt of ordinary ids, then greedy decoding.
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 32; ++i) prompt.push_back(1000 + 37 * i);
+    auto generate = [&](int n_new, std::vector<int32_t>* out_tokens) {
+      Logits lg;
+      ForwardBatch b;
+      b.seqs.push_back({prompt, 0, table, LogitsMode::Last});
+      backend->forward(b, lg);
+      int pos = static_cast<int>(prompt.size());
+      auto t0 = Clock::now();
+      for (int i = 0; i < n_new; ++i) {
+        int32_t next = argmax(lg.row(0), c.n_vocab);
+        if (out_tokens) out_tokens->push_back(next);
+        b.seqs[0] = {{next}, pos++, table, LogitsMode::Last};
+        backend->forward(b, lg);
+      }
+      return n_new / seconds_since(t0);
+    };
+    generate(16, nullptr);
+    const long rss_peak_kb = status_kb("VmHWM:");
+    const size_t file_bytes = std::filesystem::file_size(model);
+
+    sgp::kernels::ThreadPool pool(threads);
+    const double bw = read_bandwidth(pool, size_t{1} << 30, 7);
+
+    std::vector<double> decode;
+    for (int r = 0; r < reps; ++r) decode.push_back(generate(decode_tokens, nullptr));
+    const double tok_s = median(decode);
+
+    std::vector<int32_t> long_prompt;
+    for (int i = 0; i < prefill_len; ++i) long_prompt.push_back(500 + (i * 7919) % 40000);
+    std::vector<double> prefill;
+    for (int r = 0; r < reps; ++r) {
+      ForwardBatch b;
+      b.seqs.push_back({long_prompt, 0, table, LogitsMode::Last});
+      Logits lg;
+      auto t0 = Clock::now();
+      backend->forward(b, lg);
+      prefill.push_back(prefill_len / seconds_since(t0));
+    }
+    const double prefill_tok_s = median(prefill);
+
+    const double c1 = tok_s * static_cast<double>(file_bytes) / bw;
+    const double c3_budget_mb = (file_bytes + kv_bytes) / 1048576.0 + 150.0;
+    nlohmann::json j;
+    j["benchmark"] = "cpu_model";
+    j["machine"] = {{"cpu", shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")},
+                    {"cores", shell("nproc")},
+                    {"load_average", shell("cut -d' ' -f1-3 /proc/loadavg")}};
+    j["commit"] = shell("git rev-parse --short HEAD 2>/dev/null");
+    j["inputs"] = {{"model", model},
+                   {"model_file_bytes", file_bytes},
+                   {"threads", backend ? threads : 0},
+                   {"threads_used", pool.size()},
+                   {"decode_tokens", decode_tokens},
+                   {"decode_prompt_tokens", prompt.size()},
+                   {"prefill_tokens", prefill_len},
+                   {"reps", reps}};
+    j["figures"] = {{"load_seconds", load_s},        {"read_bandwidth_GBps", bw / 1e9},
+                    {"decode_tok_s_median", tok_s},  {"decode_tok_s_runs", decode},
+                    {"C1_bandwidth_fraction", c1},   {"C4_prefill_tok_s_median", prefill_tok_s},
+                    {"prefill_tok_s_runs", prefill}, {"C3_peak_rss_MB", rss_peak_kb / 1024.0},
+                    {"C3_budget_MB", c3_budget_mb},  {"kv_bytes", kv_bytes}};
+    std::printf("model            %s (%zu bytes)\n", model.c_str(), file_bytes);
+    std::printf("threads          %d\n", pool.size());
+    std::printf("read bandwidth   %.2f GB/s\n", bw / 1e9);
+    std::printf("decode           %.1f tok/s  (C1 = %.3f, target >= 0.5)\n", tok_s, c1);
+    std::printf("prefill %d       %.1f tok/s  (C4)\n", prefill_len, prefill_tok_s);
+    std::printf("peak RSS         %.1f MB  (C3 budget %.1f MB)\n", rss_peak_kb / 1024.0,
+                c3_budget_mb);
+    if (!out_path.empty()) {
+      std::filesystem::create_directories(std::filesystem::path(out_path).parent_path());
+      std::ofstream(out_path) << j.dump(2) << "\n";
+      std::printf("wrote %s\n", out_path.c_str());
+    }
+  } catch (const sgp::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
