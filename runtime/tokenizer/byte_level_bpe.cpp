@@ -27,17 +27,11 @@ ByteLevelBpe::ByteLevelBpe(const TokenizerSpec& spec)
     bytes_[i] = ordinary ? unmap_byte_level(text) : text;
     if (!ordinary || text.empty()) continue;
     ids_by_text.try_emplace(text, id);
-    ids_by_bytes_.try_emplace(bytes_[i], id);
+    if (ignore_merges_) ids_by_bytes_.try_emplace(bytes_[i], id);
     if (bytes_[i].size() == 1 && byte_ids_[static_cast<uint8_t>(bytes_[i][0])] < 0)
       byte_ids_[static_cast<uint8_t>(bytes_[i][0])] = id;
   }
-  float rank = 0;
-  for (const auto& [a, b] : spec.merges) {
-    auto ia = ids_by_text.find(a), ib = ids_by_text.find(b), im = ids_by_text.find(a + b);
-    if (ia != ids_by_text.end() && ib != ids_by_text.end() && im != ids_by_text.end())
-      merges_.add(ia->second, ib->second, im->second, rank);
-    rank += 1;
-  }
+  merges_.add_ranked(spec.merges, ids_by_text);
 }
 
 void ByteLevelBpe::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {

@@ -25,7 +25,7 @@ class ByteLevelBpe : public VocabTokenizer {
   PreTokenizer pre_;
   bool ignore_merges_;
   std::array<int32_t, 256> byte_ids_;
-  TokenIndex ids_by_bytes_;  // ordinary tokens only
+  TokenIndex ids_by_bytes_;  // ordinary tokens, when ignore_merges_
   MergeTable merges_;
   // Pieces repeat a lot (" the", ","): their tokens are cached.
   mutable std::mutex cache_mutex_;

@@ -2,7 +2,6 @@
 #include "tokenizer/byte_unicode.h"
 
 #include <array>
-#include <vector>
 
 #include "tokenizer/utf8.h"
 
@@ -31,25 +30,29 @@ uint32_t byte_to_code_point(uint8_t b) {
 }
 
 int code_point_to_byte(uint32_t cp) {
-  if (cp < 256) return is_printable(cp) ? static_cast<int>(cp) : -1;
-  if (cp >= 256 + 68) return -1;
-  const auto& t = forward_table();
-  for (int b = 0; b < 256; ++b)
-    if (t[b] == cp) return b;
-  return -1;
+  static const std::array<int16_t, 256 + 68> inverse = [] {
+    std::array<int16_t, 256 + 68> m;
+    m.fill(-1);
+    for (int b = 0; b < 256; ++b) m[forward_table()[b]] = static_cast<int16_t>(b);
+    return m;
+  }();
+  return cp < inverse.size() ? inverse[cp] : -1;
 }
 
 std::string unmap_byte_level(std::string_view text) {
-  std::vector<CodeUnit> units;
-  decode_utf8(text, units);
   std::string out;
   out.reserve(text.size());
-  for (const CodeUnit& u : units) {
-    int b = u.cp == kInvalidCodePoint ? -1 : code_point_to_byte(u.cp);
+  for (size_t i = 0; i < text.size();) {
+    size_t len = utf8_valid_length(text, i);
+    if (len == 0) len = 1;
+    uint32_t cp = static_cast<uint8_t>(text[i]);
+    if (len == 2) cp = ((cp & 0x1F) << 6) | (static_cast<uint8_t>(text[i + 1]) & 0x3F);
+    int b = len <= 2 ? code_point_to_byte(cp) : -1;
     if (b >= 0)
       out += static_cast<char>(b);
     else
-      out.append(text.substr(u.offset, u.len));
+      out.append(text.substr(i, len));
+    i += len;
   }
   return out;
 }

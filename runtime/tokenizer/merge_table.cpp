@@ -9,6 +9,20 @@ void MergeTable::add(int32_t left, int32_t right, int32_t merged, float priority
   pairs_.try_emplace(key(left, right), Entry{merged, priority});
 }
 
+void MergeTable::add_ranked(const std::vector<std::pair<std::string, std::string>>& merges,
+                            const TokenIndex& ids) {
+  pairs_.reserve(merges.size());
+  float rank = 0;
+  std::string joined;
+  for (const auto& [a, b] : merges) {
+    joined.assign(a).append(b);
+    auto ia = ids.find(a), ib = ids.find(b), im = ids.find(joined);
+    if (ia != ids.end() && ib != ids.end() && im != ids.end())
+      add(ia->second, ib->second, im->second, rank);
+    rank += 1;
+  }
+}
+
 const MergeTable::Entry* MergeTable::find(int32_t left, int32_t right) const {
   auto it = pairs_.find(key(left, right));
   return it == pairs_.end() ? nullptr : &it->second;

@@ -3,8 +3,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
+
+#include "tokenizer/token_index.h"
 
 namespace sgp::model {
 
@@ -13,6 +17,9 @@ class MergeTable {
   // Lower priority merges first (a merge rank, or minus a SentencePiece score). A pair added
   // twice keeps its first entry, as HF keeps the first rank of a repeated merge.
   void add(int32_t left, int32_t right, int32_t merged, float priority);
+  // Merges written as text pairs, ranked by position; pairs naming unknown tokens are skipped.
+  void add_ranked(const std::vector<std::pair<std::string, std::string>>& merges,
+                  const TokenIndex& ids);
   size_t size() const { return pairs_.size(); }
 
   // Repeatedly merges the adjacent pair of lowest priority (leftmost on ties) until none

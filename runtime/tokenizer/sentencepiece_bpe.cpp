@@ -73,13 +73,7 @@ SentencePieceBpe::SentencePieceBpe(const TokenizerSpec& spec)
     }
   }
   if (!spec.merges.empty()) {
-    float rank = 0;
-    for (const auto& [a, b] : spec.merges) {
-      auto ia = ids_by_text_.find(a), ib = ids_by_text_.find(b), im = ids_by_text_.find(a + b);
-      if (ia != ids_by_text_.end() && ib != ids_by_text_.end() && im != ids_by_text_.end())
-        merges_.add(ia->second, ib->second, im->second, rank);
-      rank += 1;
-    }
+    merges_.add_ranked(spec.merges, ids_by_text_);
     return;
   }
   // No merge list (GGUF): every split of a piece into two pieces is a merge, ranked by the
