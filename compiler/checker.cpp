@@ -442,7 +442,7 @@ class Checker {
         cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
       std::swap(prev, cur);
     }
-    return prev[m] <= 2;
+    return prev[m] <= (std::min(n, m) >= 6 ? 2u : 1u);
   }
 
   void check_option_value(const Option& o, const OptSpec& spec) {
@@ -897,7 +897,7 @@ class Checker {
       } else {
         std::string hint;
         for (const graph::Builtin& b : graph::builtins())
-          if (close(callee.s, std::string(b.name)) && callee.s.size() > 2)
+          if (close(callee.s, std::string(b.name)) && callee.s.size() > 3)
             hint = " (did you mean '" + std::string(b.name) + "'?)";
         error(callee.loc, "unknown function '" + callee.s + "'" + hint);
         return;

@@ -59,6 +59,11 @@ void compile_into(CompileResult& r, int32_t root, const std::string& root_dir,
   r.program = lower_program(modules, symbols, r.sources);
 }
 
+// Source order reads best; phases found them in their own order.
+void sort_diagnostics(Diagnostics& d) {
+  d.sort();
+}
+
 void guarded(CompileResult& r, const std::function<void()>& fn) {
   try {
     run_on_big_stack(fn);
@@ -80,6 +85,7 @@ CompileResult compile_file(const std::string& path, const CompileOptions& option
   int32_t root = r.sources.add(path, std::move(text));
   std::string dir = std::filesystem::path(path).parent_path().string();
   guarded(r, [&] { compile_into(r, root, dir.empty() ? "." : dir, options); });
+  sort_diagnostics(r.diagnostics);
   return r;
 }
 
@@ -89,6 +95,7 @@ CompileResult compile_source(const std::string& name, const std::string& text,
   int32_t root = r.sources.add(name, text);
   std::string dir = std::filesystem::path(name).parent_path().string();
   guarded(r, [&] { compile_into(r, root, dir.empty() ? "." : dir, options); });
+  sort_diagnostics(r.diagnostics);
   return r;
 }
 
@@ -157,6 +164,7 @@ Session::Snippet Session::add(const std::string& text) {
     function = it == r.program.function_index.end() ? -1 : it->second;
   });
   if (!r.ok()) {
+    sort_diagnostics(r.diagnostics);
     out.diagnostics = r.format_diagnostics();
     return out;
   }

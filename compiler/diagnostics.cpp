@@ -1,6 +1,8 @@
 // Collecting and printing compiler diagnostics.
 #include "compiler/diagnostics.h"
 
+#include <algorithm>
+
 namespace sgp::compiler {
 
 void Diagnostics::error(graph::SourceLoc loc, std::string message) {
@@ -10,6 +12,15 @@ void Diagnostics::error(graph::SourceLoc loc, std::string message) {
     return;
   }
   list_.push_back({loc, std::move(message)});
+}
+
+void Diagnostics::sort() {
+  size_t n = list_.size() > kMaxErrors ? kMaxErrors : list_.size();
+  std::stable_sort(list_.begin(), list_.begin() + n, [](const Diagnostic& a, const Diagnostic& b) {
+    if (a.loc.file != b.loc.file) return a.loc.file < b.loc.file;
+    if (a.loc.line != b.loc.line) return a.loc.line < b.loc.line;
+    return a.loc.col < b.loc.col;
+  });
 }
 
 namespace {

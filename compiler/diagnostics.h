@@ -23,6 +23,7 @@ class Diagnostics {
   size_t count() const { return list_.size(); }
   const std::vector<Diagnostic>& list() const { return list_; }
   bool full() const { return list_.size() >= kMaxErrors; }
+  void sort();  // by file, line, column (stable; "too many errors" stays last)
 
   // `file:line:col: error: message`, then the source line and a caret under the column.
   std::string format(const SourceSet& sources) const;

@@ -199,6 +199,7 @@ class FunctionLowering {
   void stmt(const A::Stmt& s) {
     switch (s.kind) {
       case A::StmtKind::Let: {
+        if (direct(*s.value, binding(s))) break;
         Expr v = expr(*s.value);
         Node n = node(NodeKind::Assign, s.loc);
         n.target = binding(s);
@@ -207,6 +208,7 @@ class FunctionLowering {
         break;
       }
       case A::StmtKind::Assign: {
+        if (s.target->kind == A::ExprKind::Name && direct(*s.value, lvalue(*s.target))) break;
         Expr v = expr(*s.value);
         Node n = node(NodeKind::Assign, s.loc);
         n.target = lvalue(*s.target);
@@ -322,18 +324,41 @@ class FunctionLowering {
     }
   }
 
+  // `x = f(...)`, `x = spawn f(...)`, `x = fork ...`: the node writes x itself (no temporary).
+  bool direct(const A::Expr& e, const LValue& target) {
+    if (e.kind == A::ExprKind::Call && e.res.kind == A::Resolved::Function) {
+      call_node(e, NodeKind::Call, target);
+      return true;
+    }
+    if (e.kind == A::ExprKind::Spawn) {
+      call_node(*e.kids[0], NodeKind::Spawn, target);
+      return true;
+    }
+    if (e.kind == A::ExprKind::Fork) {
+      fork_node(e, target);
+      return true;
+    }
+    return false;
+  }
+
+  static LValue slot_target(int32_t slot) {
+    LValue lv;
+    lv.slot = slot;
+    return lv;
+  }
+
   void expr_stmt(const A::Stmt& s) {
     const A::Expr& e = *s.value;
     if (e.kind == A::ExprKind::Call && e.res.kind == A::Resolved::Function) {
-      call_node(e, NodeKind::Call, kNoSlot);
+      call_node(e, NodeKind::Call, slot_target(kNoSlot));
       return;
     }
     if (e.kind == A::ExprKind::Spawn) {
-      call_node(*e.kids[0], NodeKind::Spawn, kNoSlot);
+      call_node(*e.kids[0], NodeKind::Spawn, slot_target(kNoSlot));
       return;
     }
     if (e.kind == A::ExprKind::Fork) {
-      fork_node(e, kNoSlot);
+      fork_node(e, slot_target(kNoSlot));
       return;
     }
     Expr v = expr(e);
@@ -429,18 +454,18 @@ class FunctionLowering {
       case A::ExprKind::Call:
         if (e.res.kind == A::Resolved::Function) {
           int32_t t = temp();
-          call_node(e, NodeKind::Call, t);
+          call_node(e, NodeKind::Call, slot_target(t));
           return local(t, e.loc);
         }
         break;
       case A::ExprKind::Spawn: {
         int32_t t = temp();
-        call_node(*e.kids[0], NodeKind::Spawn, t);
+        call_node(*e.kids[0], NodeKind::Spawn, slot_target(t));
         return local(t, e.loc);
       }
       case A::ExprKind::Fork: {
         int32_t t = temp();
-        fork_node(e, t);
+        fork_node(e, slot_target(t));
         return local(t, e.loc);
       }
       case A::ExprKind::Binary:
@@ -483,7 +508,7 @@ class FunctionLowering {
     return local(t, e.loc);
   }
 
-  void call_node(const A::Expr& call, NodeKind kind, int32_t target) {
+  void call_node(const A::Expr& call, NodeKind kind, const LValue& target) {
     int32_t callee = call.res.index;
     const DeclRef& ref = L_.sym().functions[callee];
     const A::FnDecl& decl = L_.modules().modules[ref.module]->fns[ref.decl];
@@ -510,11 +535,11 @@ class FunctionLowering {
     n.callee = callee;
     n.name = ref.name;
     n.args = std::move(args);
-    n.target.slot = target;
+    n.target = target;
     add(std::move(n));
   }
 
-  void fork_node(const A::Expr& e, int32_t target) {
+  void fork_node(const A::Expr& e, const LValue& target) {
     Node f = node(NodeKind::Fork, e.loc);
     f.expr = expr(*e.kids[0]);
     f.fork_kind = e.fork_var.empty() ? ForkKind::Count : ForkKind::Each;
@@ -531,7 +556,7 @@ class FunctionLowering {
     forks_.pop_back();
     for (NodeId y : yields) open_.push_back({y, Edge::Next});
     Node j = node(NodeKind::Join, e.body->end);
-    j.target.slot = target;
+    j.target = target;
     j.join = fid;
     NodeId jid = add(std::move(j));
     Node& fork = fn_.nodes[fid];
