@@ -225,8 +225,7 @@ SPM_SPECIALS = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % i for i in range(256)]
 def train_spm():
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tr = trainers.BpeTrainer(vocab_size=1500, special_tokens=SPM_SPECIALS, show_progress=False,
-                             limit_alphabet=150)
+    tr = trainers.BpeTrainer(vocab_size=1500, special_tokens=SPM_SPECIALS, show_progress=False)
     tok.train_from_iterator(corpus(), tr)
     j = json.loads(tok.to_str())
     # Byte pieces are ordinary vocabulary, not added tokens (as in Llama-2's tokenizer.json).

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "model/gguf_file.h"
@@ -49,6 +50,20 @@ fs::path scratch_dir(const std::string& name) {
 
 void write(const fs::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
+}
+
+// "▁" → " ", as SentencePiece normalization does.
+std::string spaces_for_marks(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    if (s.compare(i, 3, "\xE2\x96\x81") == 0) {
+      out += ' ';
+      i += 3;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
 }
 
 // Streams ids through an IncrementalDecoder, checking each piece is valid UTF-8.
@@ -148,6 +163,81 @@ TEST_CASE("invalid UTF-8 input is tokenized losslessly by byte-level BPE, never 
     CHECK(tok->decode(tok->encode(s)) == kept);
     CHECK(valid_utf8(stream(*tok, tok->encode(s))));
     CHECK(spm->decode(spm->encode(s)) == s);  // byte fallback keeps every byte
+  }
+}
+
+TEST_CASE("random text: ids in range, lossless round trip, streaming equals decode") {
+  struct Case {
+    std::shared_ptr<Tokenizer> tok;
+    bool keeps_leading_space;  // HF Metaspace "first" drops the prefix before a leading space
+    bool spm = false;          // SentencePiece: a literal "▁" in the input comes back as a space
+  };
+  std::vector<Case> cases = {
+      {smollm2(), true},
+      {Tokenizer::from_hf_folder(kData + "llama3_bpe"), true},
+      {Tokenizer::from_hf_folder(kData + "qwen2_bpe"), true},
+      {Tokenizer::from_hf_folder(kData + "spm_legacy"), true, true},
+      {Tokenizer::from_hf_folder(kData + "spm_metaspace"), false, true},
+      {Tokenizer::from_gguf(*GgufFile::open(kData + "spm_scores.gguf")), true, true},
+  };
+  const std::string pieces[] = {" ",
+                                "  ",
+                                "\n",
+                                "\t",
+                                "\r\n",
+                                "a",
+                                "Z",
+                                "'s",
+                                "'LL",
+                                "1",
+                                "42",
+                                "é",
+                                "中",
+                                "🙂",
+                                "\xC3",
+                                "\xFF",
+                                "\x80",
+                                "<s>",
+                                "<|im_end|>",
+                                "<|begin_of_text|>",
+                                "\xE2\x96\x81",
+                                "x\xCC\x81",
+                                "\xC2\xA0",
+                                "!?",
+                                "...",
+                                std::string(1, '\0')};
+  std::mt19937 rng(7);
+  for (const Case& c : cases) {
+    const Tokenizer& tok = *c.tok;
+    std::string kept_bytes;  // bytes with a token of their own (SmolLM2 lacks a few)
+    for (int b = 0; b < 256; ++b)
+      if (!tok.encode(std::string(1, static_cast<char>(b)), false).empty())
+        kept_bytes += static_cast<char>(b);
+    int failures = 0;
+    for (int n = 0; n < 500; ++n) {
+      std::string s;
+      int len = rng() % 12;
+      for (int k = 0; k < len; ++k) s += pieces[rng() % std::size(pieces)];
+      for (bool special : {true, false}) {
+        auto ids = tok.encode(s, special);
+        for (int32_t id : ids) failures += id < 0 || id >= tok.n_vocab();
+        std::string decoded = tok.decode(ids);
+        std::string streamed = stream(tok, ids);
+        failures += !valid_utf8(streamed);
+        if (valid_utf8(decoded)) failures += streamed != decoded;
+        if (special) continue;
+        std::string want;
+        for (char ch : s)
+          if (kept_bytes.find(ch) != std::string::npos) want += ch;
+        if (c.spm) want = spaces_for_marks(want);
+        if (c.keeps_leading_space || s.empty() || s[0] != ' ') {
+          bool same = decoded == want;
+          CHECK_MESSAGE(same, "round trip of " << s);
+          failures += !same;
+        }
+      }
+    }
+    CHECK(failures == 0);
   }
 }
 
