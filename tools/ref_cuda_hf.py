@@ -8,6 +8,7 @@ The reference is LlamaForCausalLM in float32 holding the same bf16-rounded weigh
 comes from that model, so tests/cuda/cuda_backend_test.cpp can teacher-force it.
 """
 import argparse
+import json
 import math
 import os
 import struct
@@ -32,7 +33,7 @@ SHAPES = {
 def make_config(shape):
     s = dict(SHAPES[shape])
     theta, scaling = s.pop("rope_theta"), s.pop("rope_scaling")
-    cfg = LlamaConfig(max_position_embeddings=4096, rms_norm_eps=1e-5, attention_bias=False,
+    cfg = LlamaConfig(max_position_embeddings=131072, rms_norm_eps=1e-5, attention_bias=False,
                       mlp_bias=False, **s)
     # Transformers 5 keeps RoPE settings in rope_parameters; 4.x in rope_theta/rope_scaling.
     if hasattr(cfg, "rope_parameters") and cfg.rope_parameters is not None:
@@ -69,12 +70,22 @@ def main():
                 p.normal_(0.0, 1.0 / math.sqrt(p.shape[1]))
     model = model.to(torch.bfloat16)
     os.makedirs(args.out, exist_ok=True)
-    model.save_pretrained(os.path.join(args.out, "model"), safe_serialization=True)
+    model_dir = os.path.join(args.out, "model")
+    model.save_pretrained(model_dir, safe_serialization=True)
+    # Transformers 5 writes only rope_parameters; also write the 4.x keys that published Llama
+    # checkpoints carry, so loaders that know either form read the same RoPE.
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cj = json.load(f)
+    cj.setdefault("rope_theta", SHAPES[args.shape]["rope_theta"])
+    if SHAPES[args.shape]["rope_scaling"] and "rope_scaling" not in cj:
+        cj["rope_scaling"] = SHAPES[args.shape]["rope_scaling"]
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cj, f, indent=1)
     ref = model.to(torch.float32).cuda().eval()
     ref.config._attn_implementation = "eager"
     inv = getattr(ref.model.rotary_emb, "inv_freq", None)
     if inv is not None:
-        print("HF inv_freq[0, 10, 40, -1]:", [float(inv[i]) for i in (0, 10, 40, -1)])
+        print("HF inv_freq[0, 10, -1]:", [float(inv[i]) for i in (0, 10, -1)])
 
     g = torch.Generator().manual_seed(seed + 1)
     V = cfg.vocab_size

@@ -101,6 +101,33 @@ int main(int argc, char** argv) {
     j.add("gemm_bf16_8192_TFLOPs", 2.0 * n * n * n / ms / 1e9);
   }
 
+  // Decode-sized products (m = 1): GEMV kernel vs cuBLAS on the Llama-3-8B weight shapes,
+  // rotating through 2 GiB of weights so the L2 cache never holds the next matrix.
+  {
+    DeviceBuffer<bf16> w(size_t(1) << 30), x(8 * 14336), y(8 * 128256);
+    fill_uniform(w.data(), w.size(), 0.05f, 11, s);
+    fill_uniform(x.data(), x.size(), 1.f, 12, s);
+    Gemm g(s);
+    const int shapes[][2] = {
+        {6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {128256, 4096}};
+    for (int m : {1, 8}) {
+      for (auto& sh : shapes) {
+        const size_t elems = size_t(sh[0]) * sh[1];
+        const int copies = int(w.size() / elems);
+        for (bool skinny : {true, false}) {
+          g.set_skinny(skinny);
+          int i = 0;
+          const double ms = median_ms(s, 3, 30, [&] {
+            g.bf16_out(x.data(), w.data() + (i++ % copies) * elems, y.data(), m, sh[0], sh[1]);
+          });
+          j.add(std::string(skinny ? "gemv" : "cublas") + "_m" + std::to_string(m) + "_" +
+                    std::to_string(sh[0]) + "x" + std::to_string(sh[1]) + "_bw_frac",
+                elems * 2.0 / (ms * 1e-3) / copy_bw);
+        }
+      }
+    }
+  }
+
   // G5 decode: paged attention alone, Llama-3-8B heads, one layer's pool.
   const int H = 32, Hkv = 8, D = 128, ps = 16;
   int n_sms = 0;
@@ -186,7 +213,7 @@ int main(int argc, char** argv) {
     auto* b = static_cast<CudaBackend*>(be.get());
     const auto& c = b->config();
     const int ctx = 512, steps = 12, warm = 3;
-    const int pages_per = (ctx + warm + steps + 1 + ps - 1) / ps;
+    const int pages_per = (ctx + 2 + ps - 1) / ps;
     b->allocate_kv(256 * pages_per);
     fill_uniform(b->kv_pool(), size_t(b->n_pages()) * b->kv_layout().page_elems(), 1.f, 9,
                  b->stream());
@@ -205,7 +232,7 @@ int main(int argc, char** argv) {
       const double ms = median_ms(b->stream(), 1, 3, [&] { b->forward_device(pre); });
       j.add("prefill_512_tokens_per_s", ctx / (ms * 1e-3));
     }
-    for (int B : {1, 64, 256}) {
+    auto decode_ms = [&](int B, int step0) {
       std::vector<double> times;
       cudaEvent_t e0, e1;
       SGP_CUDA_CHECK(cudaEventCreate(&e0));
@@ -216,7 +243,7 @@ int main(int argc, char** argv) {
           std::vector<int32_t> pages(pages_per);
           std::iota(pages.begin(), pages.end(), i * pages_per);
           batch.seqs.push_back({{int32_t(rng() % c.n_vocab)},
-                                ctx + step,
+                                step0 + step % 2,
                                 std::move(pages),
                                 model::LogitsMode::Last});
         }
@@ -228,11 +255,16 @@ int main(int argc, char** argv) {
         SGP_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
         if (step >= warm) times.push_back(ms);
       }
+      cudaEventDestroy(e0);
+      cudaEventDestroy(e1);
       std::sort(times.begin(), times.end());
-      const double ms = times[times.size() / 2];
-      const double bytes = weight_bytes +
-                           B * (kv_token_bytes * (ctx + warm + steps / 2) + kv_token_bytes) +
-                           double(B) * c.n_vocab * 4;
+      return times[times.size() / 2];
+    };
+    for (int B : {1, 64, 256}) {
+      // Context 512: each step attends to 512 cached positions plus its own.
+      const double ms = decode_ms(B, ctx);
+      const double bytes =
+          weight_bytes + B * kv_token_bytes * (ctx + 2) + double(B) * c.n_vocab * 4;
       const double frac = bytes / (ms * 1e-3) / copy_bw;
       const std::string id = "decode_b" + std::to_string(B);
       j.add(id + "_step_ms", ms);
@@ -241,15 +273,16 @@ int main(int argc, char** argv) {
       if (B == 1) j.add("G1", frac);
       if (B == 64) j.add("G2_b64", frac);
       if (B == 256) j.add("G2_b256", frac);
-      cudaEventDestroy(e0);
-      cudaEventDestroy(e1);
     }
+    b->set_skinny_gemm(false);
+    j.add("decode_b1_cublas_only_step_ms", decode_ms(1, ctx));
+    b->set_skinny_gemm(true);
     // Batch 1 through the public forward (logits copied to the host), for comparison.
     {
       model::Logits out;
       std::vector<int32_t> pages(pages_per);
       std::iota(pages.begin(), pages.end(), 0);
-      int p = ctx + warm + steps;
+      int p = ctx;
       std::vector<double> t;
       for (int i = 0; i < 8; ++i) {
         model::ForwardBatch batch;

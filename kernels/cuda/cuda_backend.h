@@ -69,6 +69,8 @@ class CudaBackend : public model::Backend {
   int n_pages() const { return n_pages_; }
   bf16* kv_pool() const { return kv_.data(); }
   const KvLayout& kv_layout() const { return layout_; }
+  // Decode-sized products use the GEMV kernel unless this is off (benchmarks compare both).
+  void set_skinny_gemm(bool on) { gemm_->set_skinny(on); }
 
   // Construction helpers for the factories.
   void fill_random(uint64_t seed);

@@ -2,10 +2,11 @@
 #include "kernels/cuda/gemm.h"
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/skinny_gemm.h"
 
 namespace sgp::cuda {
 
-Gemm::Gemm(cudaStream_t stream) {
+Gemm::Gemm(cudaStream_t stream) : stream_(stream) {
   SGP_CUBLAS_CHECK(cublasCreate(&handle_));
   SGP_CUBLAS_CHECK(cublasSetStream(handle_, stream));
 }
@@ -16,10 +17,14 @@ Gemm::~Gemm() {
 
 void Gemm::bf16_out(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int m, int n,
                     int k) {
+  if (skinny_ && m <= kSkinnyMaxRows && k % 8 == 0)
+    return skinny_gemm(x, w, y, nullptr, m, n, k, stream_);
   run(x, w, y, CUDA_R_16BF, m, n, k);
 }
 
 void Gemm::f32_out(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int m, int n, int k) {
+  if (skinny_ && m <= kSkinnyMaxRows && k % 8 == 0)
+    return skinny_gemm(x, w, nullptr, y, m, n, k, stream_);
   run(x, w, y, CUDA_R_32F, m, n, k);
 }
 

@@ -18,10 +18,14 @@ class Gemm {
   void bf16_out(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int m, int n,
                 int k);
   void f32_out(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int m, int n, int k);
+  // Products with at most kSkinnyMaxRows rows go to the GEMV kernel unless this is off.
+  void set_skinny(bool on) { skinny_ = on; }
 
  private:
   void run(const void* x, const void* w, void* y, cudaDataType y_type, int m, int n, int k);
   cublasHandle_t handle_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  bool skinny_ = true;
 };
 
 }  // namespace sgp::cuda

@@ -12,135 +12,179 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 constexpr int kWarps = 4;
-constexpr int kMinKeysPerSplit = 64;
+constexpr int kMinKeysPerSplit = 128;  // one tile of 32 keys per warp
 
-__device__ inline void load8(const bf16* p, float (&f)[8]) {
-  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+__device__ inline float dot8(const float* q, const uint4& raw) {
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+  float s = 0.f;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const float2 v = __bfloat1622float2(h[i]);
-    f[2 * i] = v.x;
-    f[2 * i + 1] = v.y;
+    s = fmaf(q[2 * i], v.x, s);
+    s = fmaf(q[2 * i + 1], v.y, s);
+  }
+  return s;
+}
+
+template <int N>
+__device__ inline void load_dims(const bf16* p, float (&f)[N]) {
+  if constexpr (N == 2) {
+    const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+    f[0] = v.x;
+    f[1] = v.y;
+  } else if constexpr (N == 4) {
+    const uint2 raw = *reinterpret_cast<const uint2*>(p);
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float2 v = __bfloat1622float2(h[i]);
+      f[2 * i] = v.x;
+      f[2 * i + 1] = v.y;
+    }
+  } else {
+    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 v = __bfloat1622float2(h[i]);
+      f[2 * i] = v.x;
+      f[2 * i + 1] = v.y;
+    }
   }
 }
 
-// Lanes are grouped: D/8 lanes hold one key (8 dims each, one 16-byte load), so a warp works on
-// 256/D keys at a time and a block on kWarps times that.
-// Up to 4 heads per group, 4 resident blocks per SM keep enough loads in flight.
+__device__ inline float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+__device__ inline float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Each warp takes tiles of 32 keys. Scores: one key per lane (its whole K row, 16-byte loads,
+// against q held in shared memory), one max per tile for the online softmax. P·V: the warp
+// walks the tile's V rows coalesced, each lane owning D/32 dims for every head of the group.
 template <int D, int kMaxGroup>
-__global__ void __launch_bounds__(kWarps * 32, kMaxGroup <= 4 ? 4 : 2)
+__global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(PagedAttention a, int group, int chunk, float scale_log2) {
-  constexpr int kLanesPerKey = D / 8;
-  constexpr int kKeysPerWarp = 32 / kLanesPerKey;
-  constexpr int kGroups = kWarps * kKeysPerWarp;
+  constexpr int kDims = D / 32;  // per lane in P·V
   const int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int sub = lane % kLanesPerKey;
-  const int key_group = warp * kKeysPerWarp + lane / kLanesPerKey;
-
   const int pos = a.meta.tok_pos[t];
   const int seq = a.meta.tok_seq[t];
   const int* pages = a.meta.pages + a.meta.seq_page_off[seq];
   const int begin = split * chunk;
   const int end = min(begin + chunk, pos + 1);
 
-  float q[kMaxGroup][8];
-#pragma unroll
-  for (int g = 0; g < kMaxGroup; ++g) {
-    if (g < group) {
-      load8(a.q + (static_cast<size_t>(t) * a.n_head + kvh * group + g) * D + sub * 8, q[g]);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) q[g][i] *= scale_log2;
-    }
-  }
-  float m[kMaxGroup], l[kMaxGroup], acc[kMaxGroup][8];
+  __shared__ __align__(16) float q_s[kMaxGroup][D];
+  __shared__ float p_s[kWarps][kMaxGroup][32];
+  __shared__ size_t off_s[kWarps][32];
+  for (int e = threadIdx.x; e < group * D; e += blockDim.x)
+    q_s[e / D][e % D] =
+        __bfloat162float(a.q[(static_cast<size_t>(t) * a.n_head + kvh * group) * D + e]) *
+        scale_log2;
+  __syncthreads();
+
+  float m[kMaxGroup], l[kMaxGroup], acc[kMaxGroup][kDims];
 #pragma unroll
   for (int g = 0; g < kMaxGroup; ++g) {
     m[g] = -INFINITY;
     l[g] = 0.f;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) acc[g][i] = 0.f;
+    for (int i = 0; i < kDims; ++i) acc[g][i] = 0.f;
   }
-
-  const size_t head_off = kvh * a.layout.head_elems() + sub * 8;
+  const size_t head_off = kvh * a.layout.head_elems();
   const size_t v_off = a.layout.kv_elems();
   const int ps = a.layout.page_size;
-  // Two keys per lane group per iteration: four 16-byte loads in flight before any math.
-  // The loop bound is uniform across the warp so every lane joins the shuffles.
-  auto update = [&](const float(&k)[8], const float(&v)[8], bool valid) {
+
+  for (int tile = begin + warp * 32; tile < end; tile += kWarps * 32) {
+    const int j = tile + lane;
+    const bool valid = j < end;
+    float s[kMaxGroup];
+#pragma unroll
+    for (int g = 0; g < kMaxGroup; ++g) s[g] = 0.f;
+    if (valid) {
+      const size_t off =
+          pages[j / ps] * a.layout.page_elems() + head_off + static_cast<size_t>(j % ps) * D;
+      off_s[warp][lane] = off;
+      const uint4* kp = reinterpret_cast<const uint4*>(a.kv + off);
+      constexpr int kBatch = D / 8 < 16 ? D / 8 : 16;  // 16-byte loads in flight per lane
+#pragma unroll
+      for (int c0 = 0; c0 < D / 8; c0 += kBatch) {
+        uint4 k[kBatch];
+#pragma unroll
+        for (int c = 0; c < kBatch; ++c) k[c] = kp[c0 + c];
+#pragma unroll
+        for (int c = 0; c < kBatch; ++c)
+#pragma unroll
+          for (int g = 0; g < kMaxGroup; ++g)
+            if (g < group) s[g] += dot8(&q_s[g][(c0 + c) * 8], k[c]);
+      }
+    }
+    const int n_valid = min(32, end - tile);
 #pragma unroll
     for (int g = 0; g < kMaxGroup; ++g) {
       if (g < group) {
-        float s = 0.f;
+        const float mt = warp_max(valid ? s[g] : -INFINITY);
+        const float mn = fmaxf(m[g], mt);
+        const float c = exp2f(m[g] - mn);
+        const float p = valid ? exp2f(s[g] - mn) : 0.f;
+        l[g] = l[g] * c + p;
+        m[g] = mn;
+        p_s[warp][g][lane] = p;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) s += q[g][i] * k[i];
+        for (int i = 0; i < kDims; ++i) acc[g][i] *= c;
+      }
+    }
+    __syncwarp();
+    const bf16* vbase = a.kv + v_off + lane * kDims;
+#pragma unroll 8
+    for (int kk = 0; kk < n_valid; ++kk) {
+      float v[kDims];
+      load_dims(vbase + off_s[warp][kk], v);
 #pragma unroll
-        for (int o = kLanesPerKey / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        if (valid) {
-          const float mn = fmaxf(m[g], s);
-          const float c = exp2f(m[g] - mn), p = exp2f(s - mn);
-          l[g] = l[g] * c + p;
+      for (int g = 0; g < kMaxGroup; ++g) {
+        if (g < group) {
+          const float p = p_s[warp][g][kk];
 #pragma unroll
-          for (int i = 0; i < 8; ++i) acc[g][i] = acc[g][i] * c + p * v[i];
-          m[g] = mn;
+          for (int i = 0; i < kDims; ++i) acc[g][i] = fmaf(p, v[i], acc[g][i]);
         }
       }
     }
-  };
-  for (int j0 = begin + warp * kKeysPerWarp; j0 < end; j0 += 2 * kGroups) {
-    const int ja = j0 + lane / kLanesPerKey, jb = ja + kGroups;
-    const bool va = ja < end, vb = jb < end;
-    float ka[8], xa[8], kb[8], xb[8];
-    if (va) {
-      const bf16* kp = a.kv + pages[ja / ps] * a.layout.page_elems() + head_off +
-                       static_cast<size_t>(ja % ps) * D;
-      load8(kp, ka);
-      load8(kp + v_off, xa);
-    }
-    if (vb) {
-      const bf16* kp = a.kv + pages[jb / ps] * a.layout.page_elems() + head_off +
-                       static_cast<size_t>(jb % ps) * D;
-      load8(kp, kb);
-      load8(kp + v_off, xb);
-    }
-    if (!va) {
-#pragma unroll
-      for (int i = 0; i < 8; ++i) ka[i] = xa[i] = 0.f;
-    }
-    if (!vb) {
-#pragma unroll
-      for (int i = 0; i < 8; ++i) kb[i] = xb[i] = 0.f;
-    }
-    update(ka, xa, va);
-    update(kb, xb, vb);
+    __syncwarp();
   }
 
-  // Merge the key groups of the block.
-  __shared__ float sm_m[kGroups][kMaxGroup], sm_l[kGroups][kMaxGroup];
-  __shared__ float sm_acc[kGroups][kMaxGroup][D];
+  // Merge the warps of the block.
+  __shared__ float sm_m[kWarps][kMaxGroup], sm_l[kWarps][kMaxGroup];
+  __shared__ float sm_acc[kWarps][kMaxGroup][D];
 #pragma unroll
   for (int g = 0; g < kMaxGroup; ++g) {
     if (g < group) {
-      if (sub == 0) {
-        sm_m[key_group][g] = m[g];
-        sm_l[key_group][g] = l[g];
+      const float lw = warp_sum(l[g]);
+      if (lane == 0) {
+        sm_m[warp][g] = m[g];
+        sm_l[warp][g] = lw;
       }
 #pragma unroll
-      for (int i = 0; i < 8; ++i) sm_acc[key_group][g][sub * 8 + i] = acc[g][i];
+      for (int i = 0; i < kDims; ++i) sm_acc[warp][g][lane * kDims + i] = acc[g][i];
     }
   }
   __syncthreads();
   for (int e = threadIdx.x; e < group * D; e += blockDim.x) {
     const int g = e / D, d = e % D;
     float mx = -INFINITY;
-    for (int k = 0; k < kGroups; ++k) mx = fmaxf(mx, sm_m[k][g]);
+    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm_m[w][g]);
     float ls = 0.f, as = 0.f;
     if (mx != -INFINITY) {
-      for (int k = 0; k < kGroups; ++k) {
-        const float w = exp2f(sm_m[k][g] - mx);
-        ls += sm_l[k][g] * w;
-        as += sm_acc[k][g][d] * w;
+      for (int w = 0; w < kWarps; ++w) {
+        if (sm_m[w][g] == -INFINITY) continue;
+        const float wt = exp2f(sm_m[w][g] - mx);
+        ls += sm_l[w][g] * wt;
+        as += sm_acc[w][g][d] * wt;
       }
     }
     const size_t row = static_cast<size_t>(t) * a.n_head + kvh * group + g;

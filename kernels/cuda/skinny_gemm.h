@@ -1,0 +1,16 @@
+// Launcher for y = x · wᵀ with few rows of x (decode batches): a bandwidth-bound GEMV kernel.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+namespace sgp::cuda {
+
+constexpr int kSkinnyMaxRows = 8;
+
+// x: [m, k] bf16, w: [n, k] bf16, y: [m, n] as bf16 (y_f32 == nullptr) or fp32.
+// Requires m <= kSkinnyMaxRows and k % 8 == 0 with 16-byte aligned rows.
+void skinny_gemm(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y_bf16,
+                 float* y_f32, int m, int n, int k, cudaStream_t stream);
+
+}  // namespace sgp::cuda
