@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,12 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/cpu/fp16.h"
+#include "kernels/cpu/ggml_types.h"
 #include "kernels/cpu/thread_pool.h"
 #include "model/backend.h"
 #include "sgp/error.h"
+#include "tests/model/gguf_writer.h"
 
 using namespace sgp::model;
 using Clock = std::chrono::steady_clock;
@@ -89,6 +93,59 @@ double read_bandwidth(sgp::kernels::ThreadPool& pool, size_t bytes, int reps) {
   return median(rates);
 }
 
+// Writes a SmolLM2-135M-shaped GGUF with random weights (Q4_1 layers, Q8_0 embeddings), so
+// speed can be measured where the real file is not available; speed does not depend on values.
+void write_random_model(const std::string& path) {
+  const uint64_t d = 576, ff = 1536, kv = 192, vocab = 49152;
+  std::mt19937 rng(1);
+  auto blocks = [&](uint32_t type, uint64_t cols, uint64_t rows) {
+    const auto* t = sgp::kernels::type_traits(type);
+    std::vector<uint8_t> data(rows * cols / t->block_elems * t->block_bytes);
+    for (auto& x : data) x = static_cast<uint8_t>(rng());
+    for (size_t b = 0; b < data.size(); b += t->block_bytes) {
+      uint16_t scale = sgp::kernels::float_to_fp16(0.01f),
+               min = sgp::kernels::float_to_fp16(-0.08f);
+      std::memcpy(&data[b], &scale, 2);
+      if (type == 3) std::memcpy(&data[b + 2], &min, 2);
+    }
+    return data;
+  };
+  auto ones = [](uint64_t n) {
+    std::vector<uint8_t> v(4 * n);
+    for (uint64_t i = 0; i < n; ++i) {
+      float one = 1.0f;
+      std::memcpy(&v[4 * i], &one, 4);
+    }
+    return v;
+  };
+  sgp::test::GgufWriter w;
+  w.add_str("general.architecture", "llama");
+  w.add_str("general.name", "random SmolLM2-135M shape");
+  w.add_u32("llama.block_count", 30);
+  w.add_u32("llama.context_length", 8192);
+  w.add_u32("llama.embedding_length", d);
+  w.add_u32("llama.feed_forward_length", ff);
+  w.add_u32("llama.attention.head_count", 9);
+  w.add_u32("llama.attention.head_count_kv", 3);
+  w.add_f32("llama.rope.freq_base", 100000.0f);
+  w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  w.add_tensor("token_embd.weight", {d, vocab}, 8, blocks(8, d, vocab));
+  w.add_tensor("output_norm.weight", {d}, 0, ones(d));
+  for (int l = 0; l < 30; ++l) {
+    std::string b = "blk." + std::to_string(l) + ".";
+    w.add_tensor(b + "attn_norm.weight", {d}, 0, ones(d));
+    w.add_tensor(b + "ffn_norm.weight", {d}, 0, ones(d));
+    w.add_tensor(b + "attn_q.weight", {d, d}, 3, blocks(3, d, d));
+    w.add_tensor(b + "attn_k.weight", {d, kv}, 3, blocks(3, d, kv));
+    w.add_tensor(b + "attn_v.weight", {d, kv}, 3, blocks(3, d, kv));
+    w.add_tensor(b + "attn_output.weight", {d, d}, 3, blocks(3, d, d));
+    w.add_tensor(b + "ffn_gate.weight", {d, ff}, 3, blocks(3, d, ff));
+    w.add_tensor(b + "ffn_up.weight", {d, ff}, 3, blocks(3, d, ff));
+    w.add_tensor(b + "ffn_down.weight", {ff, d}, 3, blocks(3, ff, d));
+  }
+  sgp::test::GgufWriter::write_file(path, w.bytes());
+}
+
 int argmax(const float* x, int n) {
   return static_cast<int>(std::max_element(x, x + n) - x);
 }
@@ -113,7 +170,10 @@ int main(int argc, char** argv) {
       prefill_len = std::stoi(v);
     else if (k == "--out")
       out_path = v;
-    else {
+    else if (k == "--random-model") {
+      write_random_model(v);
+      model = v;
+    } else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
     }

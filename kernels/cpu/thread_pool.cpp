@@ -10,7 +10,10 @@
 namespace sgp::kernels {
 namespace {
 
-constexpr int kSpins = 200000;
+// Spins before a worker sleeps; every kYieldEvery spins it yields, so that on an oversubscribed
+// machine a descheduled thread holding a task gets the core back.
+constexpr int kSpins = 100000;
+constexpr int kYieldEvery = 256;
 constexpr uint64_t kMaxTasks = (1u << 24) - 1;
 
 inline uint32_t gen_of(uint64_t t) {
@@ -66,6 +69,7 @@ void ThreadPool::worker_loop(int thread) {
       if (stop_.load(std::memory_order_relaxed)) return;
       if (++spins < kSpins) {
         pause();
+        if (spins % kYieldEvery == 0) std::this_thread::yield();
         continue;
       }
       std::unique_lock<std::mutex> lk(mu_);
@@ -96,7 +100,10 @@ void ThreadPool::parallel_for(int n, const std::function<void(int, int)>& fn) {
     cv_.notify_all();
   }
   drain(gen, 0);
-  while (done_.load(std::memory_order_acquire) < n) pause();
+  for (int spins = 1; done_.load(std::memory_order_acquire) < n; ++spins) {
+    pause();
+    if (spins % kYieldEvery == 0) std::this_thread::yield();
+  }
 }
 
 }  // namespace sgp::kernels
