@@ -9,7 +9,8 @@ Writes under tests/data/tokenizer/:
   <name>/tokenizer.json    small tokenizers trained here (they need no download):
                            llama3_bpe (Llama-3 Split regex, ignore_merges), qwen2_bpe (Qwen2 regex),
                            spm_legacy (Llama-2 style: Prepend/Replace normalizer, byte fallback),
-                           spm_metaspace (Metaspace pre-tokenizer, prepend_scheme "first").
+                           spm_metaspace (Metaspace pre-tokenizer, prepend_scheme "first"),
+                           spm_metaspace_split (Metaspace, "always", split at every ▁).
   <name>_golden.json       their encodings of the same strings.
   spm_scores.gguf          the spm vocabulary as a GGUF "llama" tokenizer (scores, token types);
   spm_scores_golden.json   HF encodings of the same vocabulary with SentencePiece merge order
@@ -255,6 +256,13 @@ def spm_metaspace(j):
     return j
 
 
+def spm_metaspace_split(j):
+    """The pre-tokenizer the vocabulary was trained with: Metaspace, "always", split at each ▁."""
+    j = json.loads(json.dumps(j))
+    j["decoder"] = spm_legacy(j)["decoder"]
+    return j
+
+
 def spm_score_order(j):
     """The same vocabulary as sentencepiece would merge it: a score per piece (earlier pieces
     score higher), and as merges every split of a piece into two pieces, by score."""
@@ -343,7 +351,8 @@ def main():
     base = train_spm()
     config = {"add_bos_token": True, "bos_token": "<s>",
               "eos_token": {"content": "</s>", "special": True}, "unk_token": "<unk>"}
-    for name, j in [("spm_legacy", spm_legacy(base)), ("spm_metaspace", spm_metaspace(base))]:
+    for name, j in [("spm_legacy", spm_legacy(base)), ("spm_metaspace", spm_metaspace(base)),
+                    ("spm_metaspace_split", spm_metaspace_split(base))]:
         write_tokenizer(OUT / name, j, config)
         tok = Tokenizer.from_str(json.dumps(j))
         write_json(OUT / f"{name}_golden.json", {"cases": encode_all(tok, strings)})

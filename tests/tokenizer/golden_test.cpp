@@ -124,6 +124,11 @@ TEST_CASE("SentencePiece BPE (Metaspace pre-tokenizer) tokenizer.json equals HF 
   check_cases(*tok, load(kData + "spm_metaspace_golden.json").at("cases"), true);
 }
 
+TEST_CASE("SentencePiece BPE (Metaspace split at each space) tokenizer.json equals HF tokenizers") {
+  auto tok = Tokenizer::from_hf_folder(kData + "spm_metaspace_split");
+  check_cases(*tok, load(kData + "spm_metaspace_split_golden.json").at("cases"), true);
+}
+
 TEST_CASE("SentencePiece GGUF (scores, token types) equals HF tokenizers") {
   auto file = GgufFile::open(kData + "spm_scores.gguf");
   auto tok = Tokenizer::from_gguf(*file);
