@@ -942,7 +942,7 @@ class Checker {
       if (a.name.empty()) {
         if (named_seen) {
           error(a.value->loc, "positional argument after a named one");
-          continue;
+          return;
         }
         if (positional >= decl.params.size()) {
           error(a.value->loc, "too many arguments: '" + decl.name + "' takes " +

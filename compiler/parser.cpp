@@ -132,7 +132,7 @@ std::string describe_expected(const antlr4::misc::IntervalSet& set,
   std::string lead;
   if (has(SgpLexer::IMPORT) && has(SgpLexer::FN)) {
     drop(decl_starts()), drop(stmt_starts()), drop(expr_starts());
-    lead = "a declaration or statement";
+    lead = "a declaration";
   } else if (has(SgpLexer::LET) && has(SgpLexer::IF)) {
     drop(stmt_starts()), drop(expr_starts());
     lead = "a statement";
@@ -147,6 +147,8 @@ std::string describe_expected(const antlr4::misc::IntervalSet& set,
       continue;
     }
     std::string lit = vocab.getLiteralName(t);
+    if (t == SgpLexer::LBRACE) lit = "'{'";
+    if (t == SgpLexer::RBRACE) lit = "'}'";
     if (!lit.empty())
       items.push_back(lit);
     else if (t == SgpLexer::ID)
