@@ -51,10 +51,10 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
       for (int t0 = 0; t0 < n_tok; t0 += kTokenTile) {
         int t1 = std::min(n_tok, t0 + kTokenTile);
         for (int64_t r = r0; r < r1; ++r) {
-          const uint8_t* wr = w.row(r);
-          float b = job.bias ? job.bias[r] : 0.0f;
-          for (int t = t0; t < t1; ++t) {
-            job.y[t * job.ldy + r] = dot(wr, scratch.xq.data() + t * nb, nb) + b;
+          float* y = job.y + t0 * job.ldy + r;
+          dot(w.row(r), scratch.xq.data() + t0 * nb, nb, t1 - t0, y, job.ldy);
+          if (job.bias) {
+            for (int t = 0; t < t1 - t0; ++t) y[t * job.ldy] += job.bias[r];
           }
         }
       }

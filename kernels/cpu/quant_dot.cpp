@@ -48,6 +48,12 @@ struct Layout<GgmlType::Q5_1> {
   static constexpr bool has_m = true;
 };
 
+template <>
+struct Layout<GgmlType::Q8_0> {
+  static constexpr int bytes = 34, qs = 2, qh = -1, offset = 0;
+  static constexpr bool has_m = false;
+};
+
 #if SGP_AVX2
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -66,20 +72,15 @@ inline __m256i bits_to_0x10(uint32_t qh) {
   return _mm256_and_si256(b, _mm256_set1_epi8(0x10));
 }
 
-// Sum of w[i] * a[i] over 32 int16 lanes pairs: products fit int32 (|w| <= 128, |a| <= 32767).
-inline __m256i madd32(__m256i w0, __m256i w1, const int16_t* a) {
-  __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 16));
-  return _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
-}
-
+// The 32 stored values of a block as int16 (elements 0-15 in w0, 16-31 in w1).
 template <GgmlType T>
-float dot_nibbles(const uint8_t* w, const ActBlock* a, int64_t nb) {
+inline void unpack(const uint8_t* w, __m256i& w0, __m256i& w1) {
   using L = Layout<T>;
-  const __m128i low4 = _mm_set1_epi8(0x0F);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  float offs = 0.0f;
-  for (int64_t i = 0; i < nb; ++i, w += L::bytes) {
+  if constexpr (T == GgmlType::Q8_0) {
+    w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2)));
+    w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 18)));
+  } else {
+    const __m128i low4 = _mm_set1_epi8(0x0F);
     __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + L::qs));
     __m128i lo = _mm_and_si128(raw, low4);
     __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), low4);
@@ -90,68 +91,95 @@ float dot_nibbles(const uint8_t* w, const ActBlock* a, int64_t nb) {
       lo = _mm_or_si128(lo, _mm256_castsi256_si128(hb));
       hi = _mm_or_si128(hi, _mm256_extracti128_si256(hb, 1));
     }
-    __m256i p = madd32(_mm256_cvtepu8_epi16(lo), _mm256_cvtepu8_epi16(hi), a[i].q);
-    float d = h2f(w);
-    float m = L::has_m ? h2f(w + 2) : -static_cast<float>(L::offset) * d;
-    __m256 scale = _mm256_set1_ps(d * a[i].d);
-    if (i & 1) {
-      acc1 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc1);
-    } else {
-      acc0 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc0);
-    }
-    offs += m * a[i].s;
+    w0 = _mm256_cvtepu8_epi16(lo);
+    w1 = _mm256_cvtepu8_epi16(hi);
   }
-  return hsum(_mm256_add_ps(acc0, acc1)) + offs;
 }
 
-float dot_q8_0(const uint8_t* w, const ActBlock* a, int64_t nb) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i, w += 34) {
-    __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2)));
-    __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 18)));
-    __m256i p = madd32(w0, w1, a[i].q);
-    __m256 scale = _mm256_set1_ps(h2f(w) * a[i].d);
-    if (i & 1) {
-      acc1 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc1);
-    } else {
-      acc0 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc0);
+// NT tokens against one weight row: the row's blocks are unpacked once for all of them, and each
+// token's sum is formed exactly as it would be alone (batch-invariant results).
+template <GgmlType T, int NT>
+void dot_rows(const uint8_t* w, const ActBlock* a, int64_t nb, int64_t a_stride, float* out,
+              int64_t out_stride) {
+  using L = Layout<T>;
+  __m256 acc0[NT], acc1[NT];
+  float offs[NT];
+  for (int t = 0; t < NT; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps(), offs[t] = 0.0f;
+  for (int64_t i = 0; i < nb; ++i, w += L::bytes) {
+    __m256i w0, w1;
+    unpack<T>(w, w0, w1);
+    const float d = h2f(w);
+    const float m = L::has_m ? h2f(w + 2) : -static_cast<float>(L::offset) * d;
+    for (int t = 0; t < NT; ++t) {
+      const ActBlock& ab = a[t * a_stride + i];
+      __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
+      __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q + 16));
+      __m256i p = _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
+      __m256 scale = _mm256_set1_ps(d * ab.d);
+      if (i & 1) {
+        acc1[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc1[t]);
+      } else {
+        acc0[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc0[t]);
+      }
+      if constexpr (L::has_m || L::offset != 0) offs[t] = std::fma(m, ab.s, offs[t]);
     }
   }
-  return hsum(_mm256_add_ps(acc0, acc1));
+  for (int t = 0; t < NT; ++t)
+    out[t * out_stride] = hsum(_mm256_add_ps(acc0[t], acc1[t])) + offs[t];
 }
 #else
-template <GgmlType T>
-float dot_nibbles(const uint8_t* w, const ActBlock* a, int64_t nb) {
+template <GgmlType T, int NT>
+void dot_rows(const uint8_t* w, const ActBlock* a, int64_t nb, int64_t a_stride, float* out,
+              int64_t out_stride) {
   using L = Layout<T>;
-  float sum = 0.0f;
+  float sum[NT] = {};
   for (int64_t i = 0; i < nb; ++i, w += L::bytes) {
-    const uint8_t* qs = w + L::qs;
-    uint32_t qh = 0;
-    if constexpr (L::qh >= 0) std::memcpy(&qh, w + L::qh, 4);
-    int32_t isum = 0;
-    for (int j = 0; j < 16; ++j) {
-      int lo = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
-      int hi = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
-      isum += lo * a[i].q[j] + hi * a[i].q[j + 16];
+    int q[32];
+    if constexpr (T == GgmlType::Q8_0) {
+      for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(w[2 + j]);
+    } else {
+      const uint8_t* qs = w + L::qs;
+      uint32_t qh = 0;
+      if constexpr (L::qh >= 0) std::memcpy(&qh, w + L::qh, 4);
+      for (int j = 0; j < 16; ++j) {
+        q[j] = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+        q[j + 16] = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+      }
     }
-    float d = h2f(w);
-    float m = L::has_m ? h2f(w + 2) : -static_cast<float>(L::offset) * d;
-    sum += d * a[i].d * static_cast<float>(isum) + m * a[i].s;
+    const float d = h2f(w);
+    const float m = L::has_m ? h2f(w + 2) : -static_cast<float>(L::offset) * d;
+    for (int t = 0; t < NT; ++t) {
+      const ActBlock& ab = a[t * a_stride + i];
+      int32_t isum = 0;
+      for (int j = 0; j < 32; ++j) isum += q[j] * ab.q[j];
+      sum[t] = std::fma(d * ab.d, static_cast<float>(isum), sum[t]);
+      sum[t] = std::fma(m, ab.s, sum[t]);
+    }
   }
-  return sum;
-}
-
-float dot_q8_0(const uint8_t* w, const ActBlock* a, int64_t nb) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < nb; ++i, w += 34) {
-    const auto* q = reinterpret_cast<const int8_t*>(w + 2);
-    int32_t isum = 0;
-    for (int j = 0; j < 32; ++j) isum += q[j] * a[i].q[j];
-    sum += h2f(w) * a[i].d * static_cast<float>(isum);
-  }
-  return sum;
+  for (int t = 0; t < NT; ++t) out[t * out_stride] = sum[t];
 }
 #endif
+
+template <GgmlType T>
+void dot_tokens(const uint8_t* w, const ActBlock* a, int64_t nb, int n_tok, float* out,
+                int64_t out_stride) {
+  int t = 0;
+  for (; t + 4 <= n_tok; t += 4)
+    dot_rows<T, 4>(w, a + t * nb, nb, nb, out + t * out_stride, out_stride);
+  switch (n_tok - t) {
+    case 3:
+      dot_rows<T, 3>(w, a + t * nb, nb, nb, out + t * out_stride, out_stride);
+      break;
+    case 2:
+      dot_rows<T, 2>(w, a + t * nb, nb, nb, out + t * out_stride, out_stride);
+      break;
+    case 1:
+      dot_rows<T, 1>(w, a + t * nb, nb, nb, out + t * out_stride, out_stride);
+      break;
+    default:
+      break;
+  }
+}
 
 }  // namespace
 
@@ -175,15 +203,15 @@ void quantize_activations(const float* x, ActBlock* out, int64_t n) {
 ActDotFn act_dot_for(uint32_t type) {
   switch (static_cast<GgmlType>(type)) {
     case GgmlType::Q4_0:
-      return dot_nibbles<GgmlType::Q4_0>;
+      return dot_tokens<GgmlType::Q4_0>;
     case GgmlType::Q4_1:
-      return dot_nibbles<GgmlType::Q4_1>;
+      return dot_tokens<GgmlType::Q4_1>;
     case GgmlType::Q5_0:
-      return dot_nibbles<GgmlType::Q5_0>;
+      return dot_tokens<GgmlType::Q5_0>;
     case GgmlType::Q5_1:
-      return dot_nibbles<GgmlType::Q5_1>;
+      return dot_tokens<GgmlType::Q5_1>;
     case GgmlType::Q8_0:
-      return dot_q8_0;
+      return dot_tokens<GgmlType::Q8_0>;
     default:
       return nullptr;
   }

@@ -17,8 +17,11 @@ struct ActBlock {
 // x has n elements (a multiple of 32).
 void quantize_activations(const float* x, ActBlock* out, int64_t n);
 
-// Dot of one weight row of `nb` 32-element blocks with quantized activations.
-using ActDotFn = float (*)(const uint8_t* w, const ActBlock* a, int64_t nb);
+// Dots of one weight row of `nb` 32-element blocks with n_tok activation rows (a holds n_tok
+// rows of nb blocks): out[t * out_stride] for each token t. A token's result does not depend
+// on n_tok or on the other tokens.
+using ActDotFn = void (*)(const uint8_t* w, const ActBlock* a, int64_t nb, int n_tok, float* out,
+                          int64_t out_stride);
 // The kernel for a weight type, or nullptr if the type goes through float dot products.
 ActDotFn act_dot_for(uint32_t type);
 

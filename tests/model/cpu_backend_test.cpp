@@ -129,7 +129,7 @@ TEST_CASE("cpu backend: every position's top-50 logits match the reference") {
   }
 }
 
-TEST_CASE("cpu backend: chunked prefill, decode steps and scattered pages agree") {
+TEST_CASE("cpu backend: chunked prefill, decode steps and scattered pages give identical logits") {
   nlohmann::json g = golden();
   std::vector<int32_t> ids = g["cases"][5]["ids"].get<std::vector<int32_t>>();
   const int n = static_cast<int>(ids.size());
@@ -139,12 +139,12 @@ TEST_CASE("cpu backend: chunked prefill, decode steps and scattered pages agree"
   std::vector<int> singles(n, 1);
   std::vector<float> steps = run_chunks(ids, singles, {40, 2, 63, 17, 5, 30, 9, 11});
   std::vector<float> mixed = run_chunks(ids, {n - 3, 1, 1, 1}, pages(56, 8, -7));
-  CHECK(max_diff(one, several) <= 1e-4f);
-  CHECK(max_diff(one, steps) <= 1e-4f);
-  CHECK(max_diff(one, mixed) <= 1e-4f);
+  CHECK(max_diff(one, several) == 0.0f);
+  CHECK(max_diff(one, steps) == 0.0f);
+  CHECK(max_diff(one, mixed) == 0.0f);
 }
 
-TEST_CASE("cpu backend: a ragged batch equals its sequences run alone") {
+TEST_CASE("cpu backend: a ragged batch gives bit-identical logits to its sequences run alone") {
   nlohmann::json g = golden();
   Backend& b = model();
   std::vector<int32_t> a = g["cases"][0]["ids"].get<std::vector<int32_t>>();
@@ -169,8 +169,8 @@ TEST_CASE("cpu backend: a ragged batch equals its sequences run alone") {
   std::vector<float> got_a(out.data.begin(), out.data.begin() + a.size() * nv);
   std::vector<float> got_c(out.row(static_cast<int>(a.size())), out.row(out.n_rows));
   std::vector<float> want_c(ref_c.end() - nv, ref_c.end());
-  CHECK(max_diff(got_a, ref_a) <= 1e-4f);
-  CHECK(max_diff(got_c, want_c) <= 1e-4f);
+  CHECK(max_diff(got_a, ref_a) == 0.0f);
+  CHECK(max_diff(got_c, want_c) == 0.0f);
 }
 
 TEST_CASE("cpu backend: copy_page forks a partially filled page") {
@@ -198,8 +198,8 @@ TEST_CASE("cpu backend: copy_page forks a partially filled page") {
     std::vector<float> r = run_chunks(all, {static_cast<int>(all.size())}, pages(40, 3));
     return std::vector<float>(r.end() - b.config().n_vocab, r.end());
   };
-  CHECK(max_diff(got1, fresh(tail1)) <= 1e-4f);
-  CHECK(max_diff(got2, fresh(tail2)) <= 1e-4f);
+  CHECK(max_diff(got1, fresh(tail1)) == 0.0f);
+  CHECK(max_diff(got2, fresh(tail2)) == 0.0f);
 }
 
 TEST_CASE("cpu backend: bad batches are rejected with clear errors") {
