@@ -5,9 +5,11 @@ Writes under tests/data/tokenizer/:
   smollm2_golden.json      SmolLM2's vocabulary and merges read from the GGUF (with the `gguf`
                            package) into an HF tokenizer.json with SmolLM2's pre-tokenizer
                            (Digits(individual_digits) + ByteLevel), encoded by HF.
-  pretokenizer_golden.json HF pre_tokenize_str pieces for the GPT-2, SmolLM, Llama-3, Qwen2 splits.
+  pretokenizer_golden.json HF pre_tokenize_str pieces for the GPT-2, SmolLM, Llama-3, Qwen2 splits,
+                           and Python's NFC of every string.
   <name>/tokenizer.json    small tokenizers trained here (they need no download):
-                           llama3_bpe (Llama-3 Split regex, ignore_merges), qwen2_bpe (Qwen2 regex),
+                           llama3_bpe (Llama-3 Split regex, ignore_merges), qwen2_bpe (Qwen2 regex,
+                           NFC normalizer),
                            spm_legacy (Llama-2 style: Prepend/Replace normalizer, byte fallback),
                            spm_metaspace (Metaspace pre-tokenizer, prepend_scheme "first"),
                            spm_metaspace_split (Metaspace, "always", split at every ▁).
@@ -22,6 +24,7 @@ import glob
 import json
 import random
 import sys
+import unicodedata
 from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -105,6 +108,12 @@ def tricky_strings():
         "Ⱥ", "Ⱦ", "ȺȾ", "ᚠᛇᚻ᛫ᛒᛦᚦ", "ʇxǝʇ uʍop ǝpısdn", "ﷺ", "ﷻ", "❤︎", "‪‪test‪", "‫test‫",
         "test⁠test", "⁦test⁧", "Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟̜̘̦͟o̶̙̰̠kè͚̮̺̪̹̱̤ ̖t̝͕̳̣̻̪͞h̼͓̲̦̳̘̲e͇̣̰̦̬͎ ̢̼̻̱̘h͚͎͙̜̣̲ͅi̦̲̣̰̤v̻͍e̺̭̳̪̰-m̢iͅn̖̺̞̲̯̰d̵̼̟͙̩̼̘̳",
         MULTILINGUAL,
+        # NFC: decomposed / composed pairs, reordering, singletons, exclusions, Hangul jamo
+        "e\u0301t\u00e9", "a\u0323\u0302", "a\u0302\u0323", "\u1ea1\u0302", "\u212b", "\u2126",
+        "\u0958\u0959", "\u0344", "\u0340\u0341", "\u1100\u1161\u11a8", "\u1100\u1161 \u11a8",
+        "\uac00\u11a8", "\u1112\u1173\u11ab\u1100\u1173\u11af", "o\u0308\u0304", "\u00f6\u0304",
+        "\u0041\u030a\u0301", "\u0b47\u0b3e", "\u0DD9\u0DCF\u0DCA", "\u1026\u102e", "\u05d1\u05bc\u05bf",
+        "\u0301\u0041", "Ａ\u0308", "ﬀ\u0301", "\U0001d15e\U0001d165", "\u3099\u304b\u3099",
     ]
     rng = random.Random(1234)
     alphabet = ("abcXYZ019 '\t\n\r.,!?-_é中🙂ß" + "\u00a0\u0301\u200b'sS" + "ﬁ١٢Ωж")
@@ -337,10 +346,14 @@ def main():
     ]:
         # Offsets (in characters) rather than piece text: ByteLevel rewrites the text.
         pieces[name] = [[[a, b] for _, (a, b) in pre.pre_tokenize_str(s)] for s in strings]
-    write_json(OUT / "pretokenizer_golden.json", {"strings": strings, "pieces": pieces})
+    nfc = [unicodedata.normalize("NFC", s) for s in strings]
+    write_json(OUT / "pretokenizer_golden.json", {"strings": strings, "pieces": pieces, "nfc": nfc,
+                                                  "unicode_version": unicodedata.unidata_version})
 
     for name, regex, ignore in [("llama3_bpe", LLAMA3_RE, True), ("qwen2_bpe", QWEN2_RE, False)]:
         j = train_byte_level(regex, ignore)
+        if name == "qwen2_bpe":
+            j["normalizer"] = {"type": "NFC"}  # as Qwen2's tokenizer.json
         write_tokenizer(OUT / name, j, {"add_bos_token": name == "llama3_bpe",
                                         "bos_token": "<|begin_of_text|>",
                                         "eos_token": "<|end_of_text|>",

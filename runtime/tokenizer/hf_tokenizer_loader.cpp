@@ -133,9 +133,11 @@ class HfReader {
 
   void read_byte_level(const std::vector<json>& norms, const std::vector<json>& pres) {
     spec_.kind = TokenizerKind::ByteLevelBpe;
-    for (const json& n : norms)
-      if (n.value("type", "") != "NFC")  // NFC is not applied (see report); anything else fails
+    for (const json& n : norms) {
+      if (n.value("type", "") != "NFC")
         throw Error("unsupported normalizer for a byte-level tokenizer: " + describe(n));
+      spec_.nfc = true;
+    }
     // Accepted shapes: [ByteLevel(regex)], [Digits(individual), ByteLevel(regex)],
     // [Split(known regex, Isolated), ByteLevel(no regex)].
     auto fail = [&] {

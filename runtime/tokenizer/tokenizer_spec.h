@@ -36,6 +36,7 @@ struct TokenizerSpec {
   std::vector<float> scores;       // SentencePiece scores; used when `merges` is empty
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order
   std::vector<AddedToken> added;  // matched in raw text before anything else
+  bool nfc = false;               // NFC-normalize text between added tokens (HF normalizer)
 
   // Byte-level BPE
   PreTokenizer pre = PreTokenizer::Gpt2;

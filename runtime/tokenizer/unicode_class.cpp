@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "tokenizer/unicode_tables.h"
+
 namespace sgp::model {
 
 namespace {
@@ -11,7 +13,7 @@ CharClass search_ranges(uint32_t cp) {
   size_t lo = 0, hi = unicode_tables::kRangeCount;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    const CodeRange& r = unicode_tables::kRanges[mid];
+    const unicode_tables::CodeRange& r = unicode_tables::kRanges[mid];
     if (cp < r.lo)
       hi = mid;
     else if (cp > r.hi)

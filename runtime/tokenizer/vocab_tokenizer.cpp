@@ -2,6 +2,7 @@
 #include "tokenizer/vocab_tokenizer.h"
 
 #include "sgp/error.h"
+#include "tokenizer/unicode_nfc.h"
 
 namespace sgp::model {
 
@@ -12,6 +13,7 @@ VocabTokenizer::VocabTokenizer(const TokenizerSpec& spec) {
   add_bos_ = spec.add_bos;
   chat_template_ = spec.chat_template;
   strip_leading_space_ = spec.dummy_prefix != DummyPrefix::None;
+  nfc_ = spec.nfc;
   special_.assign(spec.vocab.size(), false);
   for (size_t i = 0; i < spec.types.size(); ++i)
     special_[i] = spec.types[i] == TokenType::Control || spec.types[i] == TokenType::Unknown;
@@ -24,8 +26,16 @@ VocabTokenizer::VocabTokenizer(const TokenizerSpec& spec) {
 std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool parse_special) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
+  std::string normalized;
+  auto encode_segment = [&](std::string_view seg, bool at_start) {
+    if (nfc_ && !surely_nfc(seg)) {
+      normalized = to_nfc(seg);
+      seg = normalized;
+    }
+    encode_text(seg, at_start, out);
+  };
   if (added_.empty()) {
-    if (!text.empty()) encode_text(text, true, out);
+    if (!text.empty()) encode_segment(text, true);
     return out;
   }
   std::vector<AddedTokenMatcher::Segment> segments;
@@ -34,7 +44,7 @@ std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool parse_sp
     if (seg.id >= 0)
       out.push_back(seg.id);
     else
-      encode_text(seg.text, seg.text.data() == text.data(), out);
+      encode_segment(seg.text, seg.text.data() == text.data());
   }
   return out;
 }

@@ -29,6 +29,7 @@ class VocabTokenizer : public Tokenizer {
 
   std::vector<std::string> bytes_;  // id → the bytes it decodes to
   std::vector<bool> special_;
+  bool nfc_ = false;
   AddedTokenMatcher added_;
 };
 

@@ -9,6 +9,7 @@
 #include "model/gguf_file.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode_nfc.h"
 
 using namespace sgp::model;
 using nlohmann::json;
@@ -94,6 +95,24 @@ TEST_CASE("pre-tokenizers split like HF (GPT-2, SmolLM, Llama-3, Qwen2)") {
     }
     MESSAGE(name << ": " << equal << "/" << strings.size() << " splits equal HF");
   }
+}
+
+TEST_CASE("NFC equals Python's unicodedata.normalize") {
+  json g = load(kData + "pretokenizer_golden.json");
+  auto strings = g.at("strings").get<std::vector<std::string>>();
+  auto nfc = g.at("nfc").get<std::vector<std::string>>();
+  REQUIRE(strings.size() == nfc.size());
+  size_t equal = 0, changed = 0;
+  for (size_t i = 0; i < strings.size(); ++i) {
+    bool ok = to_nfc(strings[i]) == nfc[i];
+    CHECK_MESSAGE(ok, "NFC of " << json(strings[i]).dump() << " should be " << json(nfc[i]).dump());
+    if (surely_nfc(strings[i])) CHECK(strings[i] == nfc[i]);
+    equal += ok;
+    changed += strings[i] != nfc[i];
+  }
+  MESSAGE("NFC: " << equal << "/" << strings.size() << " equal Python (" << changed
+                  << " strings change under NFC)");
+  CHECK(changed >= 10);
 }
 
 TEST_CASE("Llama-3 style tokenizer.json equals HF tokenizers") {
