@@ -21,15 +21,15 @@ struct EngineOptions {
 
 struct EngineStats {
   uint64_t steps = 0;
-  uint64_t forward_tokens = 0;   // tokens run through the model (prefill + decode)
-  uint64_t prefill_tokens = 0;   // prompt tokens computed
-  uint64_t cached_tokens = 0;    // prompt tokens served from the radix cache
+  uint64_t forward_tokens = 0;  // tokens run through the model (prefill + decode)
+  uint64_t prefill_tokens = 0;  // prompt tokens computed
+  uint64_t cached_tokens = 0;   // prompt tokens served from the radix cache
   uint64_t decode_tokens = 0;
-  uint64_t max_batch_seqs = 0;   // largest number of sequences in one step
+  uint64_t max_batch_seqs = 0;  // largest number of sequences in one step
   uint64_t preemptions = 0;
   int pages_total = 0;
-  int pages_free = 0;            // free or evictable
-  int pages_in_use = 0;          // referenced by running requests or locked cache nodes
+  int pages_free = 0;    // free or evictable
+  int pages_in_use = 0;  // referenced by running requests or locked cache nodes
   uint64_t requests_done = 0;
 };
 

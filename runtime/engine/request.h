@@ -26,7 +26,7 @@ struct GenerateResult {
   std::vector<int32_t> tokens;  // generated tokens (after stop-string trimming)
   std::string text;             // their text
   FinishReason finish = FinishReason::Length;
-  std::string error;            // when finish == Error
+  std::string error;  // when finish == Error
   std::vector<TokenLogprob> logprobs;
   int prompt_tokens = 0;
   int cached_tokens = 0;  // prompt tokens served from the radix cache

@@ -22,7 +22,7 @@ struct SamplingParams {
   float frequency_penalty = 0.0f;
   float presence_penalty = 0.0f;
   float repetition_penalty = 1.0f;
-  std::optional<uint64_t> seed;  // same seed + same prompt => same tokens
+  std::optional<uint64_t> seed;   // same seed + same prompt => same tokens
   std::vector<std::string> stop;  // matched across token boundaries; not included in text
   std::vector<int32_t> stop_token_ids;
   bool ignore_eos = false;

@@ -1,0 +1,628 @@
+// Engine: continuous batching of generate/score requests over one Backend, with a radix cache.
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "constraint/token_constraint.h"
+#include "engine/scheduler.h"
+#include "engine/sequence.h"
+#include "kv/page_allocator.h"
+#include "kv/radix_cache.h"
+#include "sgp/error.h"
+
+namespace sgp::engine {
+
+namespace {
+
+uint64_t mix(uint64_t x) {  // splitmix64: unseeded requests get distinct, reproducible seeds
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+template <class F, class... A>
+void call_quietly(const F& f, A&&... args) {
+  if (!f) return;
+  try {
+    f(std::forward<A>(args)...);
+  } catch (...) {
+    // A throwing callback must not take the engine loop down with it.
+  }
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  Impl(std::unique_ptr<model::Backend> b, std::shared_ptr<model::Tokenizer> t, EngineOptions o);
+  ~Impl();
+
+  // Thread side: the loop and one step.
+  void loop();
+  void step();
+  void run_chunks(const std::vector<StepChunk>& chunks);
+  void intake();
+  void finish_generate(Sequence* seq, FinishReason reason, std::string error = {});
+  void fail_score(const std::shared_ptr<ScoreJob>& job, const std::string& error);
+  void finish_score(const std::shared_ptr<ScoreJob>& job);
+  void fail_sequence(std::unique_ptr<Sequence> seq, const std::string& error);
+  void after_generate_logits(Sequence* seq, const float* row);
+  bool append_token(Sequence* seq, int32_t token, const TokenLogprob* lp);
+  void after_score_prefix(Sequence* seq);
+  void after_score_chunk(Sequence* seq, int first_pos, int n, int first_row,
+                         const model::Logits& logits);
+  void cancel_now(RequestId id);
+  void publish_stats();
+  RequestId post(std::unique_ptr<Sequence> seq);  // from a submitting thread
+  std::string check_fits(int tokens) const;
+
+  std::unique_ptr<model::Backend> backend;
+  std::shared_ptr<model::Tokenizer> tokenizer;
+  EngineOptions options;
+  int page_size = 0;
+  std::unique_ptr<kv::PageAllocator> pool;
+  std::unique_ptr<kv::RadixCache> cache;
+  std::unique_ptr<Scheduler> scheduler;
+  std::unordered_set<int32_t> eos_ids;
+  model::Logits logits;
+  EngineStats local;  // engine thread only
+  // on_done calls of this round, made after the stats are published so a caller woken by one
+  // sees counters that include its request.
+  std::vector<std::function<void()>> completions;
+  void complete(std::function<void()> f) { completions.push_back(std::move(f)); }
+  void run_completions() {
+    std::vector<std::function<void()>> now;
+    now.swap(completions);
+    for (auto& f : now) f();
+  }
+  uint64_t next_arrival = 0;
+
+  // Shared with submitting threads.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::vector<std::unique_ptr<Sequence>> inbox;
+  std::vector<RequestId> cancels;
+  std::vector<std::promise<void>> clear_requests;
+  EngineStats published;
+  std::atomic<RequestId> next_id{1};
+  std::thread thread;
+};
+
+Engine::Impl::Impl(std::unique_ptr<model::Backend> b, std::shared_ptr<model::Tokenizer> t,
+                   EngineOptions o)
+    : backend(std::move(b)), tokenizer(std::move(t)), options(o) {
+  if (!backend) throw Error("engine: no model backend");
+  if (!tokenizer) throw Error("engine: no tokenizer");
+  page_size = backend->page_size();
+  int n_pages = kv::PageAllocator::pages_for_budget(options.kv_memory_bytes, backend->page_bytes());
+  if (page_size <= 0 || n_pages < 2)
+    throw Error("engine: a KV budget of " + std::to_string(options.kv_memory_bytes) +
+                " bytes holds fewer than 2 pages of " + std::to_string(backend->page_bytes()) +
+                " bytes; raise the KV memory budget");
+  backend->allocate_kv(n_pages);
+  pool = std::make_unique<kv::PageAllocator>(n_pages);
+  cache = std::make_unique<kv::RadixCache>(*pool, page_size);
+  SchedulerOptions so;
+  so.max_step_tokens = options.max_step_tokens;
+  so.max_running = options.max_running;
+  so.radix_cache = options.radix_cache;
+  model::Backend* be = backend.get();
+  scheduler = std::make_unique<Scheduler>(
+      *cache, so, [be](int32_t src, int32_t dst, int n) { be->copy_page(src, dst, n); });
+  eos_ids.insert(tokenizer->stop_ids().begin(), tokenizer->stop_ids().end());
+  if (tokenizer->eos_id() >= 0) eos_ids.insert(tokenizer->eos_id());
+  publish_stats();
+  thread = std::thread([this] { loop(); });
+}
+
+Engine::Impl::~Impl() {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  if (thread.joinable()) thread.join();
+}
+
+std::string Engine::Impl::check_fits(int tokens) const {
+  // One page more than the tokens need: a shared partial page may be held while its copy is used.
+  int64_t need = (static_cast<int64_t>(tokens) + page_size - 1) / page_size + 1;
+  if (need <= pool->n_pages()) return {};
+  return "request needs up to " + std::to_string(need) + " KV pages (" + std::to_string(tokens) +
+         " tokens) but the pool holds " + std::to_string(pool->n_pages()) +
+         "; raise the KV memory budget or lower max_tokens";
+}
+
+void Engine::Impl::publish_stats() {
+  local.pages_total = pool->n_pages();
+  local.pages_free = pool->n_free() + cache->evictable_pages();
+  local.pages_in_use = local.pages_total - local.pages_free;
+  local.preemptions = scheduler->preemptions();
+  local.cached_tokens = scheduler->cached_tokens();
+  std::lock_guard<std::mutex> lock(mu);
+  published = local;
+}
+
+void Engine::Impl::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] {
+        return stopping || !inbox.empty() || !cancels.empty() || !clear_requests.empty() ||
+               !scheduler->idle();
+      });
+      if (stopping) break;
+    }
+    intake();
+    if (!scheduler->idle()) step();
+    publish_stats();
+    run_completions();
+  }
+  // Shutting down: everything still pending ends as cancelled.
+  intake();
+  std::vector<RequestId> ids;
+  for (auto* list : {&scheduler->running(), &scheduler->waiting()})
+    for (const auto& s : *list) ids.push_back(s->id);
+  for (RequestId id : ids) cancel_now(id);
+  publish_stats();
+  run_completions();
+}
+
+void Engine::Impl::intake() {
+  std::vector<std::unique_ptr<Sequence>> fresh;
+  std::vector<RequestId> cancel_ids;
+  std::vector<std::promise<void>> clears;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    fresh.swap(inbox);
+    cancel_ids.swap(cancels);
+    clears.swap(clear_requests);
+  }
+  for (auto& seq : fresh) {
+    seq->arrival = next_arrival++;
+    std::string error;
+    if (seq->kind == SeqKind::Generate) {
+      const auto& sp = seq->gen->request.sampling;
+      if (seq->tokens.empty())
+        error = "generate: empty prompt";
+      else if (sp.max_tokens < 0 || sp.min_tokens < 0)
+        error = "generate: negative max/min tokens";
+      else
+        error = check_fits(seq->prompt_len + sp.max_tokens);
+    } else {
+      const ScoreRequest& r = seq->job->request;
+      size_t longest = 0;
+      for (const auto& c : r.continuations) longest = std::max(longest, c.size());
+      if (r.prefix.empty())
+        error = "score: empty prefix";
+      else
+        error = check_fits(static_cast<int>(r.prefix.size() + longest));
+    }
+    if (error.empty()) {
+      for (int32_t t : seq->tokens)
+        if (t < 0 || t >= backend->config().n_vocab) {
+          error = "token id " + std::to_string(t) + " is outside the vocabulary (" +
+                  std::to_string(backend->config().n_vocab) + ")";
+          break;
+        }
+      if (seq->kind != SeqKind::Generate)
+        for (const auto& c : seq->job->request.continuations)
+          for (int32_t t : c)
+            if (t < 0 || t >= backend->config().n_vocab) error = "score: token id out of range";
+    }
+    if (!error.empty()) {
+      fail_sequence(std::move(seq), error);
+      continue;
+    }
+    if (seq->kind == SeqKind::Generate && seq->gen->request.sampling.max_tokens == 0) {
+      Sequence* raw = seq.get();
+      scheduler->enqueue(std::move(seq));
+      finish_generate(raw, FinishReason::Length);
+      continue;
+    }
+    scheduler->enqueue(std::move(seq));
+  }
+  for (RequestId id : cancel_ids) cancel_now(id);
+  if (!clears.empty()) cache->clear();
+  for (auto& p : clears) p.set_value();
+}
+
+void Engine::Impl::fail_sequence(std::unique_ptr<Sequence> seq, const std::string& error) {
+  if (seq->kind == SeqKind::Generate) {
+    Sequence* raw = seq.get();
+    scheduler->enqueue(std::move(seq));
+    finish_generate(raw, FinishReason::Error, error);
+  } else {
+    cache->free(seq->kv);
+    fail_score(seq->job, error);
+  }
+}
+
+void Engine::Impl::cancel_now(RequestId id) {
+  std::vector<Sequence*> hit;
+  for (auto* list : {&scheduler->running(), &scheduler->waiting()})
+    for (const auto& s : *list)
+      if (s->id == id) hit.push_back(s.get());
+  std::shared_ptr<ScoreJob> job;  // all of a score request's sequences go together
+  for (Sequence* s : hit) {
+    if (s->kind == SeqKind::Generate)
+      finish_generate(s, FinishReason::Cancelled);
+    else
+      job = s->job;
+  }
+  if (job) fail_score(job, "cancelled");
+}
+
+void Engine::Impl::fail_score(const std::shared_ptr<ScoreJob>& job, const std::string& error) {
+  if (job->done) return;
+  job->done = true;
+  // Drop the job's other sequences too.
+  std::vector<Sequence*> rest;
+  for (auto* list : {&scheduler->running(), &scheduler->waiting()})
+    for (const auto& s : *list)
+      if (s->job == job) rest.push_back(s.get());
+  for (Sequence* s : rest) scheduler->remove(s, false);
+  job->result.error = error;
+  finish_score(job);
+}
+
+void Engine::Impl::step() {
+  std::vector<std::unique_ptr<Sequence>> failed;
+  std::vector<StepChunk> chunks = scheduler->schedule(failed);
+  for (auto& f : failed)
+    fail_sequence(std::move(f), "the request does not fit in the KV page pool");
+  run_chunks(chunks);
+  // A score prefix served whole by the cache has nothing to run: its continuations start now.
+  std::vector<Sequence*> ready;
+  for (const auto& s : scheduler->running())
+    if (s->kind == SeqKind::ScorePrefix && s->pending() == 0) ready.push_back(s.get());
+  for (Sequence* s : ready) after_score_prefix(s);
+}
+
+void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
+  if (chunks.empty()) return;
+
+  model::ForwardBatch batch;
+  batch.seqs.reserve(chunks.size());
+  for (const StepChunk& c : chunks) {
+    Sequence* s = c.seq;
+    model::SeqChunk sc;
+    sc.tokens.assign(s->tokens.begin() + s->n_computed,
+                     s->tokens.begin() + s->n_computed + c.n_tokens);
+    sc.start_pos = s->n_computed;
+    sc.pages = s->kv.pages;
+    bool reaches_end = s->n_computed + c.n_tokens == static_cast<int>(s->tokens.size());
+    if (s->kind == SeqKind::Generate)
+      sc.logits = reaches_end ? model::LogitsMode::Last : model::LogitsMode::None;
+    else if (s->kind == SeqKind::ScoreChoice)
+      sc.logits = s->n_computed + c.n_tokens > s->logits_from ? model::LogitsMode::All
+                                                              : model::LogitsMode::None;
+    else
+      sc.logits = model::LogitsMode::None;
+    batch.seqs.push_back(std::move(sc));
+  }
+
+  try {
+    backend->forward(batch, logits);
+  } catch (const std::exception& e) {
+    std::string msg = std::string("model forward failed: ") + e.what();
+    std::vector<std::shared_ptr<ScoreJob>> jobs;
+    for (const StepChunk& c : chunks) {
+      if (c.seq->kind == SeqKind::Generate)
+        finish_generate(c.seq, FinishReason::Error, msg);
+      else
+        jobs.push_back(c.seq->job);
+    }
+    for (const auto& job : jobs) fail_score(job, msg);
+    return;
+  }
+
+  ++local.steps;
+  local.max_batch_seqs = std::max<uint64_t>(local.max_batch_seqs, chunks.size());
+  int row = 0;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    Sequence* s = chunks[i].seq;
+    const int n = chunks[i].n_tokens;
+    const int first_pos = s->n_computed;
+    local.forward_tokens += static_cast<uint64_t>(n);
+    if (s->decoding && n == 1)
+      local.decode_tokens += 1;
+    else
+      local.prefill_tokens += static_cast<uint64_t>(n);
+    s->n_computed += n;
+    s->decoding = false;
+    switch (batch.seqs[i].logits) {
+      case model::LogitsMode::None:
+        break;
+      case model::LogitsMode::Last:
+        ++row;
+        break;
+      case model::LogitsMode::All:
+        row += n;
+        break;
+    }
+    // Rows were counted above so that finishing a sequence below cannot shift them.
+    int my_first_row = batch.seqs[i].logits == model::LogitsMode::All ? row - n : row - 1;
+    switch (s->kind) {
+      case SeqKind::Generate:
+        if (batch.seqs[i].logits == model::LogitsMode::Last)
+          after_generate_logits(s, logits.row(my_first_row));
+        break;
+      case SeqKind::ScorePrefix:
+        if (s->pending() == 0) after_score_prefix(s);
+        break;
+      case SeqKind::ScoreChoice:
+        if (batch.seqs[i].logits == model::LogitsMode::All)
+          after_score_chunk(s, first_pos, n, my_first_row, logits);
+        break;
+    }
+  }
+}
+
+void Engine::Impl::after_generate_logits(Sequence* s, const float* row) {
+  GenerateState& g = *s->gen;
+  const SamplingParams& sp = g.request.sampling;
+  if (!s->prompt_cached && s->n_computed >= s->prompt_len) {
+    s->prompt_cached = true;
+    scheduler->cache_computed(*s, false);
+  }
+  // Stop tokens: EOS (unless ignored) ends with Eos, listed ids with Stop.
+  std::vector<int32_t> enders;
+  if (!sp.ignore_eos) enders.assign(eos_ids.begin(), eos_ids.end());
+  std::vector<int32_t> eos_list = enders;
+  enders.insert(enders.end(), sp.stop_token_ids.begin(), sp.stop_token_ids.end());
+
+  TokenMask mask;
+  std::vector<uint64_t> allowed;
+  const TokenConstraint* con = sp.constraint.get();
+  if (con) {
+    allowed.assign((static_cast<size_t>(backend->config().n_vocab) + 63) / 64, 0);
+    con->allowed_tokens(g.constraint_state, allowed);
+    mask.allowed = &allowed;
+    if (con->accepting(g.constraint_state)) mask.also_allowed = enders;
+  }
+  if (s->output_len() < sp.min_tokens) mask.banned = enders;
+
+  TokenLogprob lp;
+  int32_t tok =
+      g.sampler.sample(std::span<const float>(row, static_cast<size_t>(backend->config().n_vocab)),
+                       mask, sp.logprobs > 0 ? &lp : nullptr);
+  if (tok < 0) {
+    finish_generate(s, FinishReason::Error, "the constraint allows no token here");
+    return;
+  }
+  bool is_eos = std::find(eos_list.begin(), eos_list.end(), tok) != eos_list.end();
+  bool is_stop_id =
+      std::find(sp.stop_token_ids.begin(), sp.stop_token_ids.end(), tok) != sp.stop_token_ids.end();
+  if (is_eos || is_stop_id) {
+    finish_generate(s, is_stop_id ? FinishReason::Stop : FinishReason::Eos);
+    return;
+  }
+  if (!append_token(s, tok, sp.logprobs > 0 ? &lp : nullptr)) return;
+  // Jump-forward: text the constraint forces is appended without sampling.
+  if (con) {
+    std::string forced = con->forced_text(g.constraint_state);
+    if (!forced.empty()) {
+      for (int32_t t : tokenizer->encode(forced, false)) {
+        if (con->next_state(g.constraint_state, t) < 0) break;
+        if (!append_token(s, t, nullptr)) return;
+      }
+    }
+  }
+  s->decoding = s->pending() == 1;
+}
+
+// Adds one output token; returns false when the request finished with it.
+bool Engine::Impl::append_token(Sequence* s, int32_t tok, const TokenLogprob* lp) {
+  GenerateState& g = *s->gen;
+  const SamplingParams& sp = g.request.sampling;
+  s->tokens.push_back(tok);
+  g.sampler.accept(tok);
+  g.token_text_start.push_back(g.stops.text().size());
+  if (sp.logprobs > 0) {
+    TokenLogprob entry;
+    if (lp) entry = *lp;
+    entry.token = tok;
+    g.logprobs.push_back(std::move(entry));
+  }
+  bool stopped = g.stops.push(g.decoder.push(tok));
+  if (!stopped) {
+    std::string ready = g.stops.take_ready();
+    if (!ready.empty()) call_quietly(g.request.on_text, ready);
+  }
+  if (stopped) {
+    finish_generate(s, FinishReason::Stop);
+    return false;
+  }
+  if (const TokenConstraint* con = sp.constraint.get()) {
+    int32_t next = con->next_state(g.constraint_state, tok);
+    if (next < 0) {
+      finish_generate(s, FinishReason::Error, "the constraint rejected a sampled token");
+      return false;
+    }
+    g.constraint_state = next;
+    if (con->finished(next)) {
+      finish_generate(s, FinishReason::Stop);
+      return false;
+    }
+  }
+  if (s->output_len() >= sp.max_tokens) {
+    finish_generate(s, FinishReason::Length);
+    return false;
+  }
+  return true;
+}
+
+void Engine::Impl::finish_generate(Sequence* s, FinishReason reason, std::string error) {
+  GenerateState& g = *s->gen;
+  if (!g.stops.stopped()) g.stops.push(g.decoder.flush());
+  std::string rest = g.stops.take_rest();
+  if (!rest.empty() && reason != FinishReason::Error) call_quietly(g.request.on_text, rest);
+
+  GenerateResult r;
+  r.id = s->id;
+  r.finish = reason;
+  r.error = std::move(error);
+  r.text = g.stops.text();
+  r.prompt_tokens = s->prompt_len;
+  r.cached_tokens = s->cached_at_admit;
+  size_t keep = static_cast<size_t>(s->output_len());
+  if (g.stops.stopped()) {  // drop the tokens that begin at or after the stop string
+    keep = 0;
+    while (keep < g.token_text_start.size() && g.token_text_start[keep] < r.text.size()) ++keep;
+  }
+  r.tokens.assign(s->tokens.begin() + s->prompt_len, s->tokens.begin() + s->prompt_len + keep);
+  g.logprobs.resize(std::min(g.logprobs.size(), keep));
+  r.logprobs = std::move(g.logprobs);
+
+  std::shared_ptr<Sequence> own = scheduler->remove(s, reason != FinishReason::Error);
+  ++local.requests_done;
+  complete(
+      [own, r = std::move(r)]() mutable { call_quietly(own->gen->request.on_done, std::move(r)); });
+}
+
+void Engine::Impl::finish_score(const std::shared_ptr<ScoreJob>& job) {
+  job->done = true;
+  ++local.requests_done;
+  complete([job] { call_quietly(job->request.on_done, std::move(job->result)); });
+}
+
+void Engine::Impl::after_score_prefix(Sequence* s) {
+  std::shared_ptr<ScoreJob> job = s->job;
+  scheduler->cache_computed(*s, true);
+  const auto& conts = job->request.continuations;
+  const int plen = static_cast<int>(job->request.prefix.size());
+  job->result.choices.assign(conts.size(), {});
+  job->pending = 0;
+  for (size_t c = 0; c < conts.size(); ++c) {
+    if (conts[c].empty()) continue;
+    auto child = std::make_unique<Sequence>();
+    child->id = s->id;
+    child->kind = SeqKind::ScoreChoice;
+    child->arrival = s->arrival;
+    child->job = job;
+    child->choice = static_cast<int>(c);
+    child->tokens = job->request.prefix;
+    child->tokens.insert(child->tokens.end(), conts[c].begin(), conts[c].end() - 1);
+    child->prompt_len = static_cast<int>(child->tokens.size());
+    child->logits_from = plen - 1;
+    child->n_computed =
+        cache->fork(s->kv, plen - 1, child->kv,
+                    [this](int32_t a, int32_t b, int n) { backend->copy_page(a, b, n); });
+    child->admitted_once = true;
+    job->result.choices[c].token_logprobs.assign(conts[c].size(), 0.0f);
+    ++job->pending;
+    scheduler->start(std::move(child));
+  }
+  scheduler->remove(s, false);
+  if (job->pending == 0) finish_score(job);
+}
+
+void Engine::Impl::after_score_chunk(Sequence* s, int first_pos, int n, int first_row,
+                                     const model::Logits& lg) {
+  std::shared_ptr<ScoreJob> job = s->job;
+  const auto& cont = job->request.continuations[static_cast<size_t>(s->choice)];
+  const int plen = static_cast<int>(job->request.prefix.size());
+  auto& choice = job->result.choices[static_cast<size_t>(s->choice)];
+  std::vector<float> lsm;
+  for (int j = 0; j < n; ++j) {
+    int pos = first_pos + j;
+    if (pos < s->logits_from) continue;
+    int k = pos + 1 - plen;  // the continuation token this row predicts
+    log_softmax(std::span<const float>(lg.row(first_row + j), static_cast<size_t>(lg.n_vocab)),
+                lsm);
+    choice.token_logprobs[static_cast<size_t>(k)] =
+        lsm[static_cast<size_t>(cont[static_cast<size_t>(k)])];
+  }
+  if (s->pending() > 0) return;
+  choice.sum = 0.0f;
+  for (float v : choice.token_logprobs) choice.sum += v;
+  scheduler->remove(s, true);
+  if (--job->pending == 0 && !job->done) finish_score(job);
+}
+
+RequestId Engine::Impl::post(std::unique_ptr<Sequence> seq) {
+  RequestId id = seq->id;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    inbox.push_back(std::move(seq));
+  }
+  cv.notify_all();
+  return id;
+}
+
+Engine::Engine(std::unique_ptr<model::Backend> backend, std::shared_ptr<model::Tokenizer> tokenizer,
+               EngineOptions options)
+    : impl_(std::make_unique<Impl>(std::move(backend), std::move(tokenizer), options)) {}
+
+Engine::~Engine() = default;
+
+RequestId Engine::submit(GenerateRequest request) {
+  auto seq = std::make_unique<Sequence>();
+  seq->id = impl_->next_id++;
+  seq->kind = SeqKind::Generate;
+  seq->tokens = request.prompt;
+  seq->prompt_len = static_cast<int>(seq->tokens.size());
+  uint64_t seed = request.sampling.seed ? *request.sampling.seed
+                                        : mix(impl_->options.default_seed ^ mix(seq->id));
+  seq->gen = std::make_unique<GenerateState>(std::move(request), seed, *impl_->tokenizer);
+  return impl_->post(std::move(seq));
+}
+
+RequestId Engine::submit(ScoreRequest request) {
+  auto seq = std::make_unique<Sequence>();
+  seq->id = impl_->next_id++;
+  seq->kind = SeqKind::ScorePrefix;
+  seq->job = std::make_shared<ScoreJob>();
+  seq->job->request = std::move(request);
+  seq->job->result.id = seq->id;
+  const auto& prefix = seq->job->request.prefix;
+  // The prefix's last token runs with each continuation, which needs its logits.
+  if (!prefix.empty()) seq->tokens.assign(prefix.begin(), prefix.end() - 1);
+  seq->prompt_len = static_cast<int>(seq->tokens.size());
+  return impl_->post(std::move(seq));
+}
+
+void Engine::cancel(RequestId id) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->cancels.push_back(id);
+  }
+  impl_->cv.notify_all();
+}
+
+const model::Tokenizer& Engine::tokenizer() const {
+  return *impl_->tokenizer;
+}
+const model::ModelConfig& Engine::config() const {
+  return impl_->backend->config();
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->published;
+}
+
+void Engine::clear_cache() {
+  if (std::this_thread::get_id() == impl_->thread.get_id()) {
+    impl_->cache->clear();
+    return;
+  }
+  std::future<void> done;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->clear_requests.emplace_back();
+    done = impl_->clear_requests.back().get_future();
+  }
+  impl_->cv.notify_all();
+  done.wait();
+}
+
+}  // namespace sgp::engine
