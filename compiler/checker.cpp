@@ -2,6 +2,7 @@
 #include "compiler/checker.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "compiler/builtins.h"
@@ -542,21 +543,17 @@ class Checker {
     return nullptr;
   }
 
-  const Binding* lookup_global(const std::string& name) {
-    if (!fn_ || !fn_->repl) return nullptr;
-    static Binding b;
+  std::optional<Binding> lookup_global(const std::string& name) const {
+    if (!fn_ || !fn_->repl) return std::nullopt;
     for (size_t i = 0; i < sym_.globals.size(); ++i)
-      if (sym_.globals[i] == name) {
-        b = {static_cast<int32_t>(i), true, -1};
-        return &b;
-      }
-    return nullptr;
+      if (sym_.globals[i] == name) return Binding{static_cast<int32_t>(i), true, -1};
+    return std::nullopt;
   }
 
   // Declares (or reuses) a variable binding in the innermost scope.
   Binding bind(const std::string& name, Loc l) {
     if (Binding* b = lookup_local(name)) return *b;
-    if (const Binding* g = lookup_global(name)) return *g;
+    if (std::optional<Binding> g = lookup_global(name)) return *g;
     if (sym_.scopes[module_].consts.count(name))
       error(l, "'" + name + "' is a constant; it cannot be rebound");
     Binding b;
@@ -720,7 +717,7 @@ class Checker {
       case ExprKind::Name: {
         if (Binding* b = lookup_local(t.s)) {
           t.res = {b->global ? Resolved::Global : Resolved::Local, b->slot};
-        } else if (const Binding* g = lookup_global(t.s)) {
+        } else if (std::optional<Binding> g = lookup_global(t.s)) {
           t.res = {Resolved::Global, g->slot};
         } else if (sym_.scopes[module_].consts.count(t.s)) {
           error(t.loc, "cannot assign to constant '" + t.s + "'");
@@ -816,7 +813,7 @@ class Checker {
       e.res = {b->global ? Resolved::Global : Resolved::Local, b->slot};
       return;
     }
-    if (const Binding* g = lookup_global(e.s)) {
+    if (std::optional<Binding> g = lookup_global(e.s)) {
       e.res = {Resolved::Global, g->slot};
       return;
     }

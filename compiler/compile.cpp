@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -124,18 +125,28 @@ Session::Snippet Session::add(const std::string& text) {
       ModuleSet one;
       if (!load_modules(r.sources, files[i], ".", stdlib, r.diagnostics, one)) return;
       auto& m = *one.modules[0];
-      // Imported modules are re-numbered into the merged set.
-      int32_t base = static_cast<int32_t>(merged.modules.size()) - 1;
-      for (auto& imp : m.imports)
-        if (imp.module > 0) imp.module += base;
+      // Imported modules join the merged set once (a module two snippets use is shared).
+      std::vector<int32_t> remap(one.modules.size(), 0);
+      std::vector<size_t> fresh;
       for (size_t k = 1; k < one.modules.size(); ++k) {
-        for (auto& imp : one.modules[k]->imports)
-          if (imp.module > 0)
-            imp.module += base;
-          else if (imp.module == 0)
-            imp.module = 0;
-        merged.modules.push_back(std::move(one.modules[k]));
-        merged.keys.push_back(one.keys[k]);
+        auto it = std::find(merged.keys.begin(), merged.keys.end(), one.keys[k]);
+        if (it != merged.keys.end()) {
+          remap[k] = static_cast<int32_t>(it - merged.keys.begin());
+        } else {
+          remap[k] = static_cast<int32_t>(merged.keys.size());
+          merged.keys.push_back(one.keys[k]);
+          merged.modules.push_back(nullptr);
+          fresh.push_back(k);
+        }
+      }
+      auto fix = [&](ast::Module& mod) {
+        for (auto& imp : mod.imports)
+          if (imp.module > 0) imp.module = remap[imp.module];
+      };
+      fix(m);
+      for (size_t k : fresh) {
+        fix(*one.modules[k]);
+        merged.modules[remap[k]] = std::move(one.modules[k]);
       }
       for (auto& x : m.imports) root->imports.push_back(std::move(x));
       for (auto& x : m.consts) root->consts.push_back(std::move(x));

@@ -43,3 +43,14 @@ TEST_CASE("a failing snippet reports and leaves the session unchanged") {
   auto good = s.add("a = a + 1");
   CHECK_MESSAGE(good.ok, good.diagnostics);
 }
+
+TEST_CASE("snippets may use the same template and stdlib module") {
+  Session s(test::repo_options());
+  REQUIRE(s.add("use template \"chatml\"\nimport \"stdlib/patterns.sgp\" as pat").ok);
+  auto b = s.add(
+      "use template \"chatml\"\nimport \"stdlib/self_consistency.sgp\" as sc\n"
+      "let m = pat.majority([1, 1, 2])");
+  REQUIRE_MESSAGE(b.ok, b.diagnostics);
+  CHECK(s.program().templates.count("chatml") == 1);
+  CHECK(s.program().template_name == "chatml");
+}
