@@ -96,36 +96,79 @@ inline void unpack(const uint8_t* w, __m256i& w0, __m256i& w1) {
   }
 }
 
+// Per-token work of one block: sum(w * a) as int32 lanes.
+template <GgmlType T>
+inline __m256i block_products(__m256i q, __m256i w0, __m256i w1, const ActBlock& ab) {
+  if constexpr (T == GgmlType::Q8_0) {
+    __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
+    __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q + 16));
+    return _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
+  } else {
+    // Unsigned values <= 31 times a = 256 * hi + lo, with 8-bit multiplies (no widening
+    // shuffles): maddubs pairs stay within int16.
+    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.hi));
+    __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.lo));
+    __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(q, hi), _mm256_set1_epi16(256));
+    __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, q), _mm256_set1_epi16(1));
+    return _mm256_add_epi32(ph, pl);
+  }
+}
+
+// The 32 stored values of a nibble block as bytes in element order.
+template <GgmlType T>
+inline __m256i unpack_bytes(const uint8_t* w) {
+  using L = Layout<T>;
+  const __m256i shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
+  __m256i raw =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + L::qs)));
+  __m256i q = _mm256_and_si256(_mm256_srlv_epi32(raw, shift), _mm256_set1_epi8(0x0F));
+  if constexpr (L::qh >= 0) {
+    uint32_t qh;
+    std::memcpy(&qh, w + L::qh, 4);
+    q = _mm256_or_si256(q, bits_to_0x10(qh));
+  }
+  return q;
+}
+
 // NT tokens against one weight row: the row's blocks are unpacked once for all of them, and each
 // token's sum is formed exactly as it would be alone (batch-invariant results).
 template <GgmlType T, int NT>
 void dot_rows(const uint8_t* w, const ActBlock* a, int64_t nb, int64_t a_stride, float* out,
               int64_t out_stride) {
   using L = Layout<T>;
-  __m256 acc0[NT], acc1[NT];
-  float offs[NT];
-  for (int t = 0; t < NT; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps(), offs[t] = 0.0f;
-  for (int64_t i = 0; i < nb; ++i, w += L::bytes) {
-    __m256i w0, w1;
-    unpack<T>(w, w0, w1);
-    const float d = h2f(w);
-    const float m = L::has_m ? h2f(w + 2) : -static_cast<float>(L::offset) * d;
+  constexpr bool kOffs = L::has_m || L::offset != 0;
+  __m256 acc[2][NT];
+  float offs[2][NT];
+  for (int t = 0; t < NT; ++t) {
+    acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+    offs[0][t] = offs[1][t] = 0.0f;
+  }
+  auto block = [&](int64_t i, int k) {
+    const uint8_t* wb = w + i * L::bytes;
+    __m256i q = _mm256_setzero_si256(), w0 = q, w1 = q;
+    if constexpr (T == GgmlType::Q8_0) {
+      unpack<T>(wb, w0, w1);
+    } else {
+      q = unpack_bytes<T>(wb);
+    }
+    const float d = h2f(wb);
+    const float m = L::has_m ? h2f(wb + 2) : -static_cast<float>(L::offset) * d;
     for (int t = 0; t < NT; ++t) {
       const ActBlock& ab = a[t * a_stride + i];
-      __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
-      __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q + 16));
-      __m256i p = _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
-      __m256 scale = _mm256_set1_ps(d * ab.d);
-      if (i & 1) {
-        acc1[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc1[t]);
-      } else {
-        acc0[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc0[t]);
-      }
-      if constexpr (L::has_m || L::offset != 0) offs[t] = std::fma(m, ab.s, offs[t]);
+      __m256i p = block_products<T>(q, w0, w1, ab);
+      acc[k][t] = _mm256_fmadd_ps(_mm256_set1_ps(d * ab.d), _mm256_cvtepi32_ps(p), acc[k][t]);
+      if constexpr (kOffs) offs[k][t] = std::fma(m, ab.s, offs[k][t]);
     }
+  };
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    block(i, 0);
+    block(i + 1, 1);
   }
-  for (int t = 0; t < NT; ++t)
-    out[t * out_stride] = hsum(_mm256_add_ps(acc0[t], acc1[t])) + offs[t];
+  if (i < nb) block(i, 0);
+  for (int t = 0; t < NT; ++t) {
+    out[t * out_stride] = hsum(_mm256_add_ps(acc[0][t], acc[1][t])) + (offs[0][t] + offs[1][t]);
+  }
 }
 #else
 template <GgmlType T, int NT>
@@ -186,13 +229,18 @@ void dot_tokens(const uint8_t* w, const ActBlock* a, int64_t nb, int n_tok, floa
 void quantize_activations(const float* x, ActBlock* out, int64_t n) {
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
     float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    for (int j = 0; j < 32; ++j) {
+      float a = std::fabs(x[j]);
+      amax = a > amax ? a : amax;
+    }
     float d = amax / 32767.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
       int q = static_cast<int>(std::nearbyint(x[j] * id));
       out[b].q[j] = static_cast<int16_t>(q);
+      out[b].lo[j] = static_cast<uint8_t>(q & 0xFF);
+      out[b].hi[j] = static_cast<int8_t>(q >> 8);  // q = 256 * hi + lo
       sum += q;
     }
     out[b].d = d;

@@ -12,6 +12,8 @@ struct ActBlock {
   float d;
   float s;
   int16_t q[32];
+  uint8_t lo[32];  // q split as 256 * hi + lo, for 8-bit multiply instructions
+  int8_t hi[32];
 };
 
 // x has n elements (a multiple of 32).
