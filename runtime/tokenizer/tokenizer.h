@@ -52,9 +52,13 @@ class Tokenizer {
 };
 
 // Turns a stream of token ids into text, emitting only complete UTF-8 sequences.
+// By default the stream continues earlier text (generated tokens after a prompt), so it emits
+// exactly the token_bytes of each token. With text_start, the stream begins a text, and the
+// SentencePiece dummy-prefix space is dropped as decode() drops it.
 class IncrementalDecoder {
  public:
-  explicit IncrementalDecoder(const Tokenizer& tok) : tok_(tok) {}
+  explicit IncrementalDecoder(const Tokenizer& tok, bool text_start = false)
+      : tok_(tok), at_start_(text_start) {}
   // Text that became complete with this token. Bytes that can never form valid UTF-8 come out
   // as U+FFFD; an unfinished multi-byte sequence waits for the next token.
   std::string push(int32_t id);
@@ -63,7 +67,7 @@ class IncrementalDecoder {
  private:
   const Tokenizer& tok_;
   std::string pending_;
-  bool at_start_ = true;
+  bool at_start_;
 };
 
 }  // namespace sgp::model

@@ -67,8 +67,8 @@ std::string spaces_for_marks(const std::string& s) {
 }
 
 // Streams ids through an IncrementalDecoder, checking each piece is valid UTF-8.
-std::string stream(const Tokenizer& tok, const std::vector<int32_t>& ids) {
-  IncrementalDecoder dec(tok);
+std::string stream(const Tokenizer& tok, const std::vector<int32_t>& ids, bool text_start = true) {
+  IncrementalDecoder dec(tok, text_start);
   std::string out;
   for (int32_t id : ids) {
     std::string piece = dec.push(id);
@@ -76,6 +76,12 @@ std::string stream(const Tokenizer& tok, const std::vector<int32_t>& ids) {
     out += piece;
   }
   return out + dec.flush();
+}
+
+std::string concat_bytes(const Tokenizer& tok, const std::vector<int32_t>& ids) {
+  std::string out;
+  for (int32_t id : ids) out += tok.token_bytes(id);
+  return out;
 }
 
 }  // namespace
@@ -132,14 +138,18 @@ TEST_CASE("incremental decoding emits only complete UTF-8 and adds up to decode(
   CHECK(stray.push(bytes[3]) == "\xEF\xBF\xBD");
 }
 
-TEST_CASE("SentencePiece incremental decoding drops the dummy-prefix space like decode()") {
+TEST_CASE("SentencePiece streams: a text start drops the dummy-prefix space, a continuation not") {
   auto tok = Tokenizer::from_hf_folder(kData + "spm_legacy");
   CHECK(tok->decode_strips_leading_space());
   for (std::string text : {"Hello world", " two leading", "中文🙂 byte fallback"}) {
     auto ids = tok->encode(text);
     CHECK(tok->decode(ids) == text);
-    CHECK(stream(*tok, ids) == text);
+    CHECK(stream(*tok, ids, true) == text);
+    // Generated after a prompt, "▁Hello" is " Hello": the space belongs to the output.
+    CHECK(stream(*tok, ids, false) == " " + text);
+    CHECK(stream(*tok, ids, false) == concat_bytes(*tok, ids));
   }
+  CHECK(!smollm2()->decode_strips_leading_space());
 }
 
 TEST_CASE("invalid UTF-8 input is tokenized losslessly by byte-level BPE, never crashes SPM") {
@@ -222,9 +232,12 @@ TEST_CASE("random text: ids in range, lossless round trip, streaming equals deco
         auto ids = tok.encode(s, special);
         for (int32_t id : ids) failures += id < 0 || id >= tok.n_vocab();
         std::string decoded = tok.decode(ids);
-        std::string streamed = stream(tok, ids);
-        failures += !valid_utf8(streamed);
+        std::string streamed = stream(tok, ids, true);
+        std::string continued = stream(tok, ids, false);
+        failures += !valid_utf8(streamed) || !valid_utf8(continued);
         if (valid_utf8(decoded)) failures += streamed != decoded;
+        std::string bytes = concat_bytes(tok, ids);
+        if (valid_utf8(bytes)) failures += continued != bytes;
         if (special) continue;
         std::string want;
         for (char ch : s)
