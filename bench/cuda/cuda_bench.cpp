@@ -13,6 +13,7 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/paged_attention.h"
+#include "kernels/cuda/prefill_attention.h"
 
 using namespace sgp;
 using namespace sgp::cuda;
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
       a.out = o.data();
       a.layout = lay;
       a.meta = {dm.data(), dm.data() + B, dm.data() + 2 * B, dm.data() + 3 * B + 1, B};
+      a.n_rows = B;
       a.n_head = H;
       a.max_keys = ctx;
       a.n_splits = attention_splits(B, Hkv, ctx, n_sms);
@@ -199,11 +201,29 @@ int main(int argc, char** argv) {
     a.out = o.data();
     a.layout = lay;
     a.meta = {dm.data(), dm.data() + T, dm.data() + 2 * T, dm.data() + 2 * T + 2, T};
+    a.n_rows = T;
     a.n_head = H;
     a.max_keys = T;
     a.n_splits = 1;
-    const double ms = median_ms(s, 2, 5, [&] { paged_attention(a, s); });
     const double flops = 4.0 * D * H * (double(T) * (T + 1) / 2);
+    const double ms_plain = median_ms(s, 2, 5, [&] { paged_attention(a, s); });
+    j.add("attn_prefill_cudacore_T" + std::to_string(T) + "_TFLOPs",
+          flops / (ms_plain * 1e-3) / 1e12);
+    const int tile = prefill_tile_tokens(H / Hkv);
+    std::vector<int> tiles;
+    for (int t = 0; t < T; t += tile) tiles.insert(tiles.end(), {0, t, std::min(tile, T - t)});
+    DeviceBuffer<int> dt(tiles.size());
+    SGP_CUDA_CHECK(cudaMemcpy(dt.data(), tiles.data(), tiles.size() * 4, cudaMemcpyHostToDevice));
+    PrefillAttention p;
+    p.q = q.data();
+    p.kv = pool.data();
+    p.out = o.data();
+    p.layout = lay;
+    p.meta = a.meta;
+    p.n_head = H;
+    p.tiles = dt.data();
+    p.n_tiles = int(tiles.size() / 3);
+    const double ms = median_ms(s, 3, 20, [&] { prefill_attention(p, s); });
     j.add("attn_prefill_T" + std::to_string(T) + "_TFLOPs", flops / (ms * 1e-3) / 1e12);
   }
 

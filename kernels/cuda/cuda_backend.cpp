@@ -12,6 +12,7 @@
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/hf_checkpoint.h"
 #include "kernels/cuda/paged_attention.h"
+#include "kernels/cuda/prefill_attention.h"
 #include "kernels/cuda/rope_kv.h"
 #include "sgp/error.h"
 
@@ -253,7 +254,12 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   const int QKV = (c.n_head + 2 * c.n_head_kv) * D, HD = H * D;
 
   // Host-side index arrays, laid out [tokens | pos | seq | page_off | pages | logit rows].
-  int T = 0, P = 0, R = 0, max_keys = 0;
+  // Chunks of several tokens go to the tensor-core prefill kernel, single tokens to the
+  // split-KV decode kernel.
+  const int group = H / c.n_head_kv;
+  const bool tc_prefill = tc_prefill_ && prefill_attention_supported(D, group);
+  const int tile_tokens = prefill_tile_tokens(group);
+  int T = 0, P = 0, R = 0, max_keys = 0, n_dec = 0, n_tiles = 0;
   const int S = static_cast<int>(batch.seqs.size());
   for (const auto& s : batch.seqs) {
     const int n = static_cast<int>(s.tokens.size());
@@ -261,10 +267,15 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
     if (n == 0) continue;
     P += (s.start_pos + n + layout_.page_size - 1) / layout_.page_size;
     R += s.logits == model::LogitsMode::All ? n : (s.logits == model::LogitsMode::Last ? 1 : 0);
-    max_keys = std::max(max_keys, s.start_pos + n);
+    if (tc_prefill && n > 1) {
+      n_tiles += (n + tile_tokens - 1) / tile_tokens;
+    } else {
+      n_dec += n;
+      max_keys = std::max(max_keys, s.start_pos + n);
+    }
   }
   if (T == 0) return 0;
-  const size_t meta_n = 3 * static_cast<size_t>(T) + S + 1 + P + R;
+  const size_t meta_n = 3 * static_cast<size_t>(T) + S + 1 + P + R + n_dec + 3 * n_tiles;
   SGP_CUDA_CHECK(cudaEventSynchronize(meta_free_));  // the previous transfer has left the buffer
   if (meta_n > meta_cap_) {
     if (meta_host_) cudaFreeHost(meta_host_);
@@ -280,7 +291,9 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   int* page_off = seq + T;
   int* pages = page_off + S + 1;
   int* rows = pages + P;
-  int ti = 0, pi = 0, ri = 0;
+  int* dec = rows + R;
+  int* tiles = dec + n_dec;
+  int ti = 0, pi = 0, ri = 0, di = 0, ci = 0;
   for (int si = 0; si < S; ++si) {
     const auto& s = batch.seqs[si];
     const int n = static_cast<int>(s.tokens.size());
@@ -298,6 +311,15 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
       for (int k = 0; k < n; ++k) rows[ri++] = ti + k;
     else if (s.logits == model::LogitsMode::Last)
       rows[ri++] = ti + n - 1;
+    if (tc_prefill && n > 1) {
+      for (int k = 0; k < n; k += tile_tokens) {
+        tiles[ci++] = si;
+        tiles[ci++] = ti + k;
+        tiles[ci++] = std::min(tile_tokens, n - k);
+      }
+    } else {
+      for (int k = 0; k < n; ++k) dec[di++] = ti + k;
+    }
     ti += n;
   }
   page_off[S] = pi;
@@ -307,8 +329,10 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   const int* d_tok = meta_dev_.data();
   BatchMeta meta{d_tok + 2 * T, d_tok + T, d_tok + 3 * T, d_tok + 3 * T + S + 1, T};
   const int* d_rows = d_tok + 3 * T + S + 1 + P;
+  const int* d_dec = d_rows + R;
+  const int* d_tiles = d_dec + n_dec;
 
-  const int splits = attention_splits(T, c.n_head_kv, max_keys, n_sms_);
+  const int splits = n_dec ? attention_splits(n_dec, c.n_head_kv, max_keys, n_sms_) : 1;
   x_.reserve(static_cast<size_t>(T) * E);
   h_.reserve(static_cast<size_t>(T) * E);
   qkv_.reserve(static_cast<size_t>(T) * QKV);
@@ -318,13 +342,15 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   gu_.reserve(static_cast<size_t>(T) * 2 * F);
   act_.reserve(static_cast<size_t>(T) * F);
   if (splits > 1) {
-    part_acc_.reserve(static_cast<size_t>(T) * H * splits * D);
-    part_ml_.reserve(static_cast<size_t>(T) * H * splits * 2);
+    part_acc_.reserve(static_cast<size_t>(n_dec) * H * splits * D);
+    part_ml_.reserve(static_cast<size_t>(n_dec) * H * splits * 2);
   }
   rows_h_.reserve(static_cast<size_t>(std::max(R, 1)) * E);
   logits_.reserve(static_cast<size_t>(std::max(R, 1)) * V);
 
+  cos_sin_.reserve(static_cast<size_t>(T) * D / 2);
   embed_tokens(embed_, d_tok, x_.data(), T, E, stream_);
+  rope_table(meta.tok_pos, inv_freq_.data(), cos_sin_.data(), T, D / 2, stream_);
   PagedAttention att;
   att.q = q_.data();
   att.out = attn_.data();
@@ -332,19 +358,31 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   att.part_ml = part_ml_.data();
   att.layout = layout_;
   att.meta = meta;
+  att.tokens = d_dec;
+  att.n_rows = n_dec;
   att.n_head = H;
   att.max_keys = max_keys;
   att.n_splits = splits;
+  PrefillAttention pre;
+  pre.q = q_.data();
+  pre.out = attn_.data();
+  pre.layout = layout_;
+  pre.meta = meta;
+  pre.n_head = H;
+  pre.tiles = d_tiles;
+  pre.n_tiles = n_tiles;
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = layers_[l];
     bf16* kv_layer = kv_.data() + l * layout_.layer_elems();
     add_rms_norm(x_.data(), l == 0 ? nullptr : delta_.data(), L.attn_norm, h_.data(), nullptr, T, E,
                  c.rms_eps, stream_);
     gemm_->bf16_out(h_.data(), L.wqkv, qkv_.data(), T, QKV, E);
-    rope_store_kv(qkv_.data(), L.bqkv, q_.data(), kv_layer, layout_, meta, inv_freq_.data(), H,
+    rope_store_kv(qkv_.data(), L.bqkv, q_.data(), kv_layer, layout_, meta, cos_sin_.data(), H,
                   neox_, stream_);
     att.kv = kv_layer;
+    pre.kv = kv_layer;
     paged_attention(att, stream_);
+    prefill_attention(pre, stream_);
     gemm_->bf16_out(attn_.data(), L.wo, delta_.data(), T, E, HD);
     add_rms_norm(x_.data(), delta_.data(), L.ffn_norm, h_.data(), nullptr, T, E, c.rms_eps,
                  stream_);

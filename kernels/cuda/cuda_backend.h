@@ -71,6 +71,8 @@ class CudaBackend : public model::Backend {
   const KvLayout& kv_layout() const { return layout_; }
   // Decode-sized products use the GEMV kernel unless this is off (benchmarks compare both).
   void set_skinny_gemm(bool on) { gemm_->set_skinny(on); }
+  // Prefill chunks use the tensor-core kernel unless this is off (tests compare both paths).
+  void set_tensor_core_prefill(bool on) { tc_prefill_ = on; }
 
   // Construction helpers for the factories.
   void fill_random(uint64_t seed);
@@ -83,6 +85,7 @@ class CudaBackend : public model::Backend {
   model::ModelConfig config_;
   KvLayout layout_;
   bool neox_ = true;
+  bool tc_prefill_ = true;
   int n_sms_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<Gemm> gemm_;
@@ -104,6 +107,7 @@ class CudaBackend : public model::Backend {
   DeviceBuffer<int> meta_dev_;
 
   DeviceBuffer<float> x_, part_acc_, part_ml_, logits_;
+  DeviceBuffer<float2> cos_sin_;
   DeviceBuffer<bf16> h_, qkv_, q_, attn_, delta_, gu_, act_, rows_h_;
 };
 

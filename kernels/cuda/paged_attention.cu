@@ -72,7 +72,8 @@ template <int D, int kMaxGroup>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(PagedAttention a, int group, int chunk, float scale_log2) {
   constexpr int kDims = D / 32;  // per lane in P·V
-  const int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  const int slot = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  const int t = a.tokens ? a.tokens[slot] : slot;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int pos = a.meta.tok_pos[t];
   const int seq = a.meta.tok_seq[t];
@@ -187,21 +188,25 @@ __global__ void __launch_bounds__(kWarps * 32)
         as += sm_acc[w][g][d] * wt;
       }
     }
-    const size_t row = static_cast<size_t>(t) * a.n_head + kvh * group + g;
+    const size_t head = kvh * group + g;
     if (gridDim.z == 1) {
-      a.out[row * D + d] = __float2bfloat16(as / ls);
+      a.out[(static_cast<size_t>(t) * a.n_head + head) * D + d] = __float2bfloat16(as / ls);
     } else {
-      a.part_acc[(row * gridDim.z + split) * D + d] = as;
+      const size_t part = (static_cast<size_t>(slot) * a.n_head + head) * gridDim.z + split;
+      a.part_acc[part * D + d] = as;
       if (d == 0) {
-        a.part_ml[(row * gridDim.z + split) * 2] = mx;
-        a.part_ml[(row * gridDim.z + split) * 2 + 1] = ls;
+        a.part_ml[part * 2] = mx;
+        a.part_ml[part * 2 + 1] = ls;
       }
     }
   }
 }
 
 __global__ void merge_splits_kernel(PagedAttention a, int head_dim) {
-  const size_t row = blockIdx.x;
+  const size_t row = blockIdx.x;  // slot * n_head + head
+  const size_t slot = row / a.n_head, head = row % a.n_head;
+  const size_t t = a.tokens ? a.tokens[slot] : slot;
+  const size_t out_row = t * a.n_head + head;
   const int n = a.n_splits;
   const float* ml = a.part_ml + row * n * 2;
   float mx = -INFINITY;
@@ -214,14 +219,14 @@ __global__ void merge_splits_kernel(PagedAttention a, int head_dim) {
       ls += ml[2 * s + 1] * w;
       as += a.part_acc[(row * n + s) * head_dim + d] * w;
     }
-    a.out[row * head_dim + d] = __float2bfloat16(as / ls);
+    a.out[out_row * head_dim + d] = __float2bfloat16(as / ls);
   }
 }
 
 // Register arrays are sized by a compile-time bound on the group: 1, 2, 4 or 8 query heads.
 template <int D>
 void launch(const PagedAttention& a, int group, int chunk, cudaStream_t stream) {
-  const dim3 grid(a.meta.n_tokens, a.layout.n_head_kv, a.n_splits);
+  const dim3 grid(a.n_rows, a.layout.n_head_kv, a.n_splits);
   const float scale_log2 = 1.4426950408889634f / sqrtf(static_cast<float>(D));
   if (group == 1)
     attention_kernel<D, 1><<<grid, kWarps * 32, 0, stream>>>(a, group, chunk, scale_log2);
@@ -244,7 +249,7 @@ int attention_splits(int n_tokens, int n_head_kv, int max_keys, int n_sms) {
 }
 
 void paged_attention(const PagedAttention& a, cudaStream_t stream) {
-  if (a.meta.n_tokens == 0) return;
+  if (a.n_rows == 0) return;
   const int D = a.layout.head_dim;
   if (a.layout.n_head_kv <= 0 || a.n_head % a.layout.n_head_kv != 0)
     throw Error("attention: n_head must be a multiple of n_head_kv");
@@ -266,7 +271,7 @@ void paged_attention(const PagedAttention& a, cudaStream_t stream) {
       throw Error("attention: head_dim " + std::to_string(D) + " is not supported on CUDA");
   }
   if (a.n_splits > 1) {
-    merge_splits_kernel<<<a.meta.n_tokens * a.n_head, D, 0, stream>>>(a, D);
+    merge_splits_kernel<<<a.n_rows * a.n_head, D, 0, stream>>>(a, D);
     SGP_CUDA_CHECK_LAUNCH();
   }
 }

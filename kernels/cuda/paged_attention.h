@@ -17,6 +17,9 @@ struct PagedAttention {
   float* part_ml = nullptr;           // [n_tokens, n_head, n_splits, 2]         when n_splits > 1
   KvLayout layout;
   BatchMeta meta;
+  // Tokens to serve: tokens[0..n_rows) when given (decodes of a mixed batch), else all of meta.
+  const int* tokens = nullptr;
+  int n_rows = 0;
   int n_head = 0;
   int max_keys = 0;  // longest causal window in the batch (max position + 1)
   int n_splits = 1;

@@ -8,7 +8,7 @@ namespace {
 using bf16 = __nv_bfloat16;
 
 __global__ void rope_store_kv_kernel(const bf16* qkv, const bf16* bias, bf16* q_out, bf16* kv_layer,
-                                     KvLayout layout, BatchMeta meta, const float* inv_freq,
+                                     KvLayout layout, BatchMeta meta, const float2* cos_sin,
                                      int n_head, bool neox) {
   const int t = blockIdx.x;
   const int D = layout.head_dim, half = D / 2, hkv = layout.n_head_kv;
@@ -31,8 +31,8 @@ __global__ void rope_store_kv_kernel(const bf16* qkv, const bf16* bias, bf16* q_
       xa += __bfloat162float(bias[h * D + a]);
       xb += __bfloat162float(bias[h * D + b]);
     }
-    float s, c;
-    sincosf(pos * inv_freq[j], &s, &c);
+    const float2 cs = cos_sin[static_cast<size_t>(t) * half + j];
+    const float c = cs.x, s = cs.y;
     const bf16 ra = __float2bfloat16(xa * c - xb * s);
     const bf16 rb = __float2bfloat16(xb * c + xa * s);
     if (h < n_head) {
@@ -55,14 +55,32 @@ __global__ void rope_store_kv_kernel(const bf16* qkv, const bf16* bias, bf16* q_
   }
 }
 
+// Full-precision sincosf: angles reach thousands of radians at long positions.
+__global__ void rope_table_kernel(const int* tok_pos, const float* inv_freq, float2* cos_sin, int n,
+                                  int half) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float s, c;
+  sincosf(tok_pos[i / half] * inv_freq[i % half], &s, &c);
+  cos_sin[i] = make_float2(c, s);
+}
+
 }  // namespace
 
 void rope_store_kv(const bf16* qkv, const bf16* bias, bf16* q_out, bf16* kv_layer,
-                   const KvLayout& layout, const BatchMeta& meta, const float* inv_freq, int n_head,
+                   const KvLayout& layout, const BatchMeta& meta, const float2* cos_sin, int n_head,
                    bool neox, cudaStream_t stream) {
   if (meta.n_tokens == 0) return;
-  rope_store_kv_kernel<<<meta.n_tokens, 128, 0, stream>>>(qkv, bias, q_out, kv_layer, layout, meta,
-                                                          inv_freq, n_head, neox);
+  rope_store_kv_kernel<<<meta.n_tokens, 256, 0, stream>>>(qkv, bias, q_out, kv_layer, layout, meta,
+                                                          cos_sin, n_head, neox);
+  SGP_CUDA_CHECK_LAUNCH();
+}
+
+void rope_table(const int* tok_pos, const float* inv_freq, float2* cos_sin, int n_tokens, int half,
+                cudaStream_t stream) {
+  const int n = n_tokens * half;
+  if (n == 0) return;
+  rope_table_kernel<<<(n + 255) / 256, 256, 0, stream>>>(tok_pos, inv_freq, cos_sin, n, half);
   SGP_CUDA_CHECK_LAUNCH();
 }
 

@@ -105,6 +105,24 @@ TEST_CASE("chunked prefill plus decode steps match one whole prefill") {
   CHECK(err < 1e-2);
 }
 
+TEST_CASE("tensor-core and CUDA-core prefill attention give the same logits") {
+  auto be = make_random_cuda_backend(small_config(), 5);
+  auto* b = static_cast<sgp::cuda::CudaBackend*>(be.get());
+  b->allocate_kv(32);
+  ForwardBatch batch;
+  batch.seqs.push_back({random_tokens(70, 512), 0, {3, 1, 8, 20, 9}, LogitsMode::All});
+  batch.seqs.push_back({random_tokens(5, 512), 0, {30}, LogitsMode::All});
+  Logits tc, plain;
+  b->forward(batch, tc);
+  b->set_tensor_core_prefill(false);
+  b->forward(batch, plain);
+  REQUIRE(tc.n_rows == 75);
+  const double err = rel_err(tc.data.data(), plain.data.data(), tc.data.size());
+  MESSAGE("tensor-core vs CUDA-core prefill: relative error " << err);
+  CHECK(all_finite(tc.data));
+  CHECK(err < 1e-2);
+}
+
 TEST_CASE("a sequence continued from a copied (copy-on-write) page matches a straight prefill") {
   auto b = make_random_cuda_backend(small_config(), 11);
   const int V = b->config().n_vocab;

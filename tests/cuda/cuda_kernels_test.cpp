@@ -9,6 +9,7 @@
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/paged_attention.h"
+#include "kernels/cuda/prefill_attention.h"
 #include "kernels/cuda/rope_kv.h"
 #include "tests/cuda/gpu_test_util.h"
 
@@ -67,7 +68,8 @@ PagedCase make_paged(KvLayout layout, const std::vector<std::pair<int, int>>& se
 }
 
 void attention_case(const char* name, int n_head, int n_head_kv, int head_dim, int page_size,
-                    const std::vector<std::pair<int, int>>& seqs, int forced_splits) {
+                    const std::vector<std::pair<int, int>>& seqs, int forced_splits,
+                    bool tensor_core = false) {
   const KvLayout layout{1, n_head_kv, head_dim, page_size};
   PagedCase c = make_paged(layout, seqs);
   const int T = static_cast<int>(c.tok_pos.size());
@@ -85,6 +87,7 @@ void attention_case(const char* name, int n_head, int n_head_kv, int head_dim, i
   a.out = dout.data();
   a.layout = layout;
   a.meta = {dseq.data(), dpos.data(), doff.data(), dpages.data(), T};
+  a.n_rows = T;
   a.n_head = n_head;
   a.max_keys = c.max_keys;
   a.n_splits =
@@ -93,9 +96,33 @@ void attention_case(const char* name, int n_head, int n_head_kv, int head_dim, i
       pml(static_cast<size_t>(T) * n_head * a.n_splits * 2);
   a.part_acc = pacc.data();
   a.part_ml = pml.data();
-  paged_attention(a, nullptr);
+  if (!tensor_core) {
+    paged_attention(a, nullptr);
+    MESSAGE(name << ": " << T << " tokens, " << a.n_splits << " splits");
+  } else {
+    // Tiles of consecutive tokens of one sequence, as the backend builds them.
+    const int tile = prefill_tile_tokens(n_head / n_head_kv);
+    std::vector<int> tiles;
+    for (int t = 0; t < T;) {
+      int n = 1;
+      while (t + n < T && n < tile && c.tok_seq[t + n] == c.tok_seq[t]) ++n;
+      tiles.insert(tiles.end(), {c.tok_seq[t], t, n});
+      t += n;
+    }
+    auto dtiles = upload(tiles);
+    PrefillAttention p;
+    p.q = dq.data();
+    p.kv = dpool.data();
+    p.out = dout.data();
+    p.layout = layout;
+    p.meta = a.meta;
+    p.n_head = n_head;
+    p.tiles = dtiles.data();
+    p.n_tiles = static_cast<int>(tiles.size() / 3);
+    prefill_attention(p, nullptr);
+    MESSAGE(name << ": " << T << " tokens, " << p.n_tiles << " tensor-core tiles");
+  }
   const auto out = to_f32(download(dout));
-  MESSAGE(name << ": " << T << " tokens, " << a.n_splits << " splits");
 
   // float64 reference.
   const auto qf = to_f32(q), pf = to_f32(pool);
@@ -156,6 +183,13 @@ TEST_CASE("paged attention: decode batch, Llama-3-8B heads, split-KV") {
 TEST_CASE("paged attention: prefill chunk over a cached prefix, mixed with a decode") {
   attention_case("attention_extend", 9, 3, 64, 16, {{37, 50}, {200, 1}, {0, 23}}, 0);
   attention_case("attention_extend_split3", 9, 3, 64, 16, {{37, 50}, {200, 1}}, 3);
+}
+
+TEST_CASE("tensor-core prefill attention: extend over a cached prefix, GQA 4 and padded GQA 3") {
+  attention_case("attention_prefill_gqa4", 32, 8, 128, 16, {{37, 50}, {0, 23}, {5, 1}, {0, 130}}, 0,
+                 true);
+  attention_case("attention_prefill_gqa3", 9, 3, 64, 16, {{37, 50}, {200, 3}}, 0, true);
+  attention_case("attention_prefill_mha_page7", 4, 4, 128, 7, {{10, 70}}, 0, true);
 }
 
 TEST_CASE("paged attention: head_dim 256, 8 heads per KV head, odd page size") {
@@ -228,7 +262,9 @@ TEST_CASE("RoPE (Hugging Face and GGUF pairing) fused with the K/V page write") 
     poison(dq);
     poison(dpool);
     const BatchMeta meta{dseq.data(), dpos.data(), doff.data(), dpages.data(), T};
-    rope_store_kv(dqkv.data(), nullptr, dq.data(), dpool.data(), layout, meta, dinv.data(), H, neox,
+    DeviceBuffer<float2> dcs(static_cast<size_t>(T) * D / 2);
+    rope_table(dpos.data(), dinv.data(), dcs.data(), T, D / 2, nullptr);
+    rope_store_kv(dqkv.data(), nullptr, dq.data(), dpool.data(), layout, meta, dcs.data(), H, neox,
                   nullptr);
     const auto q = to_f32(download(dq));
     CHECK(all_finite(q));
