@@ -114,6 +114,9 @@ def tricky_strings():
         "\uac00\u11a8", "\u1112\u1173\u11ab\u1100\u1173\u11af", "o\u0308\u0304", "\u00f6\u0304",
         "\u0041\u030a\u0301", "\u0b47\u0b3e", "\u0DD9\u0DCF\u0DCA", "\u1026\u102e", "\u05d1\u05bc\u05bf",
         "\u0301\u0041", "Ａ\u0308", "ﬀ\u0301", "\U0001d15e\U0001d165", "\u3099\u304b\u3099",
+        # added tokens with lstrip / rstrip
+        "a <mask> b", "a  <mask>  b", "<mask>", " <mask>", "x\t\n <mask>", "<sep> x", "a<sep>  \n b",
+        "p [both] q", "  [both]  ", "<mask><sep> <mask>", "<sep>  <mask>", "a\u3000<mask>\u3000b",
     ]
     rng = random.Random(1234)
     alphabet = ("abcXYZ019 '\t\n\r.,!?-_é中🙂ß" + "\u00a0\u0301\u200b'sS" + "ﬁ١٢Ωж")
@@ -354,6 +357,14 @@ def main():
         j = train_byte_level(regex, ignore)
         if name == "qwen2_bpe":
             j["normalizer"] = {"type": "NFC"}  # as Qwen2's tokenizer.json
+            # Added tokens that swallow the whitespace beside them (RoBERTa's <mask> style).
+            n = len(j["model"]["vocab"])
+            for k, (text, l, r, special) in enumerate([("<mask>", True, False, True),
+                                                       ("<sep>", False, True, True),
+                                                       ("[both]", True, True, False)]):
+                j["added_tokens"].append({"id": n + k, "content": text, "single_word": False,
+                                          "lstrip": l, "rstrip": r, "normalized": False,
+                                          "special": special})
         write_tokenizer(OUT / name, j, {"add_bos_token": name == "llama3_bpe",
                                         "bos_token": "<|begin_of_text|>",
                                         "eos_token": "<|end_of_text|>",

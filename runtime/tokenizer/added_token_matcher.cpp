@@ -1,12 +1,28 @@
 // A byte trie (first-child / next-sibling) scanned at each position that can start a token.
 #include "tokenizer/added_token_matcher.h"
 
+#include "tokenizer/utf8.h"
+
 namespace sgp::model {
 
 namespace {
 
-bool is_space_byte(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+// Byte length of the whitespace character (Unicode White_Space, as Rust's is_whitespace) that
+// starts at text[i], or 0.
+size_t space_at(std::string_view text, size_t i) {
+  size_t len = utf8_valid_length(text, i);
+  if (len == 0) return 0;
+  std::vector<CodeUnit> unit;
+  decode_utf8(text.substr(i, len), unit);
+  return unit[0].cls == CharClass::Space ? len : 0;
+}
+
+// Start of the whitespace character that ends just before text[end], or end if there is none.
+size_t space_before(std::string_view text, size_t begin, size_t end) {
+  size_t i = end;
+  while (i > begin && (static_cast<uint8_t>(text[i - 1]) & 0xC0) == 0x80 && end - i < 3) --i;
+  if (i > begin) --i;
+  return i < end && space_at(text, i) == end - i ? i : end;
 }
 
 }  // namespace
@@ -69,9 +85,9 @@ void AddedTokenMatcher::split(std::string_view text, bool parse_special,
     const AddedToken& tok = tokens_[t];
     size_t b = i, e = i + len;
     if (tok.lstrip)
-      while (b > start && is_space_byte(text[b - 1])) --b;
+      for (size_t p; b > start && (p = space_before(text, start, b)) < b;) b = p;
     if (tok.rstrip)
-      while (e < text.size() && is_space_byte(text[e])) ++e;
+      for (size_t n; e < text.size() && (n = space_at(text, e)) > 0;) e += n;
     if (b > start) out.push_back({text.substr(start, b - start), -1});
     out.push_back({{}, tok.id});
     start = i = e;
