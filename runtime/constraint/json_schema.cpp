@@ -288,20 +288,27 @@ class SchemaCompiler {
       std::string value = compile(schema, path + "/properties/" + key, depth + 1);
       members.push_back({literal(Json(key)) + ws_ + ":" + ws_ + value, required.count(key) > 0});
     }
+    // Members 1..k with at least one written, grown left to right so each member's text
+    // appears at most twice: written after earlier ones (with a comma), or as the first one
+    // (only while every earlier member is optional).
     const std::string comma = ws_ + "," + ws_;
-    // rest[i]: members i.. after one was written (each needs a comma); first[i]: none written yet.
-    const size_t n = members.size();
-    std::vector<std::string> rest(n + 1), first(n + 1);
-    for (size_t i = n; i-- > 0;) {
-      const Member& m = members[i];
-      rest[i] = (m.required ? comma + m.text : "(?:" + comma + m.text + ")?") + rest[i + 1];
+    std::string written;
+    bool all_optional_so_far = true;
+    for (const Member& m : members) {
+      std::string after = m.required ? comma + m.text : "(?:" + comma + m.text + ")?";
+      if (written.empty()) {
+        written = m.text;
+      } else if (all_optional_so_far) {
+        written = "(?:" + written + after + "|" + m.text + ")";
+      } else {
+        written += after;
+      }
+      all_optional_so_far = all_optional_so_far && !m.required;
     }
-    for (size_t i = n; i-- > 0;) {
-      const Member& m = members[i];
-      first[i] = m.required ? m.text + rest[i + 1]
-                            : "(?:" + m.text + rest[i + 1] + "|" + first[i + 1] + ")";
-    }
-    return "\\{" + ws_ + first[0] + ws_ + "\\}";
+    if (all_optional_so_far && !written.empty()) written = "(?:" + written + ")?";
+    std::string out = "\\{" + ws_;
+    out += written;
+    return out + ws_ + "\\}";
   }
 
   std::string compile_array(const Json& node, const std::string& path, int depth) {

@@ -25,7 +25,7 @@ class PatternError : public sgp::Error {
 
 // Limits that keep lying input from building giant automata.
 inline constexpr int kMaxRepeatCount = 1000;
-inline constexpr int kMaxNesting = 200;
+inline constexpr int kMaxNesting = 1000;
 
 // Parses `pattern` (UTF-8). The whole output must match: a leading `^` and trailing `$` are
 // accepted and mean nothing more. Throws PatternError.

@@ -136,6 +136,20 @@ TEST_CASE("dead ends are pruned: the sampler never gets stuck") {
   CHECK(a.next_state_bytes(0, "ab") >= 0);
 }
 
+TEST_CASE("vocabularies that cannot spell a match byte by byte get exact, eager liveness") {
+  // No single-byte "b" or "c": after "ab" nothing can follow, so "ab" must not be offered.
+  std::vector<std::string> toks = {"a", "ab", "bc", "abc"};
+  auto vocab = std::make_shared<const Vocabulary>(toks, std::vector<bool>(toks.size(), false));
+  TokenAutomaton a(Dfa::from_pattern("a(bc)+"), vocab, "test");
+  CHECK_FALSE(a.lazy());
+  CHECK(allowed(a, 0) == std::set<int32_t>{0, 3});  // "a" (then "bc") or "abc"
+  int32_t s = a.next_state(0, 0);
+  CHECK(allowed(a, s) == std::set<int32_t>{2});
+  CHECK(a.accepting(a.next_state(s, 2)));
+  TokenAutomaton lazy(Dfa::from_pattern("a(bc)+"), synthetic_vocab(), "test");
+  CHECK(lazy.lazy());
+}
+
 TEST_CASE("unsatisfiable constraints fail at construction with a clear message") {
   std::vector<std::string> toks = {"a", "b", "ab"};
   auto vocab = std::make_shared<const Vocabulary>(toks, std::vector<bool>(toks.size(), false));
