@@ -14,6 +14,7 @@
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/paged_attention.h"
 #include "kernels/cuda/prefill_attention.h"
+#include "kernels/cuda/skinny_gemm.h"
 
 using namespace sgp;
 using namespace sgp::cuda;
@@ -111,15 +112,19 @@ int main(int argc, char** argv) {
     Gemm g(s);
     const int shapes[][2] = {
         {6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {128256, 4096}};
-    for (int m : {1, 8}) {
+    for (int m : {1, 4, 8}) {
       for (auto& sh : shapes) {
         const size_t elems = size_t(sh[0]) * sh[1];
         const int copies = int(w.size() / elems);
         for (bool skinny : {true, false}) {
-          g.set_skinny(skinny);
+          g.set_skinny(false);
           int i = 0;
           const double ms = median_ms(s, 3, 30, [&] {
-            g.bf16_out(x.data(), w.data() + (i++ % copies) * elems, y.data(), m, sh[0], sh[1]);
+            const bf16* wi = w.data() + (i++ % copies) * elems;
+            if (skinny)
+              skinny_gemm(x.data(), wi, y.data(), nullptr, m, sh[0], sh[1], s);
+            else
+              g.bf16_out(x.data(), wi, y.data(), m, sh[0], sh[1]);
           });
           j.add(std::string(skinny ? "gemv" : "cublas") + "_m" + std::to_string(m) + "_" +
                     std::to_string(sh[0]) + "x" + std::to_string(sh[1]) + "_bw_frac",

@@ -17,13 +17,13 @@ Gemm::~Gemm() {
 
 void Gemm::bf16_out(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int m, int n,
                     int k) {
-  if (skinny_ && m <= kSkinnyMaxRows && k % 8 == 0)
+  if (skinny_ && m <= kSkinnyDispatchRows && k % 8 == 0)
     return skinny_gemm(x, w, y, nullptr, m, n, k, stream_);
   run(x, w, y, CUDA_R_16BF, m, n, k);
 }
 
 void Gemm::f32_out(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int m, int n, int k) {
-  if (skinny_ && m <= kSkinnyMaxRows && k % 8 == 0)
+  if (skinny_ && m <= kSkinnyDispatchRows && k % 8 == 0)
     return skinny_gemm(x, w, nullptr, y, m, n, k, stream_);
   run(x, w, y, CUDA_R_32F, m, n, k);
 }

@@ -22,6 +22,22 @@ __device__ inline void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// Four 8x8 bf16 matrices from shared memory; lane l names row l % 8 of matrix l / 8.
+__device__ inline void ldsm_x4(uint32_t (&r)[4], const bf16* p) {
+  const uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+// The same, transposed: serves V stored [key][dim] as the k-major B operand of P·V.
+__device__ inline void ldsm_x4_trans(uint32_t (&r)[4], const bf16* p) {
+  const uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
 __device__ inline uint32_t pack(float lo, float hi) {
   const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<const uint32_t*>(&h);
@@ -31,7 +47,7 @@ template <int D>
 __global__ void __launch_bounds__(128)
     prefill_kernel(PrefillAttention a, int group, int gp_log2, float scale_log2) {
   __shared__ __align__(16) bf16 ks[kKeys][D + kPad];
-  __shared__ __align__(16) bf16 vt[D][kKeys + kPad];
+  __shared__ __align__(16) bf16 vs[kKeys][D + kPad];
   const int seq = a.tiles[3 * blockIdx.x], t0 = a.tiles[3 * blockIdx.x + 1],
             n = a.tiles[3 * blockIdx.x + 2];
   const int kvh = blockIdx.y;
@@ -83,23 +99,24 @@ __global__ void __launch_bounds__(128)
         vv4 = *reinterpret_cast<const uint4*>(p + a.layout.kv_elems());
       }
       *reinterpret_cast<uint4*>(&ks[key][c * 8]) = kv4;
-      const bf16* vh = reinterpret_cast<const bf16*>(&vv4);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) vt[c * 8 + i][key] = vh[i];
+      *reinterpret_cast<uint4*>(&vs[key][c * 8]) = vv4;
     }
     __syncthreads();
 
     float s[kKeys / 8][4];
 #pragma unroll
     for (int nt = 0; nt < kKeys / 8; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+    // ldmatrix lane roles: matrix mi = lane / 8 (key half of an n-tile pair, dim half of a
+    // k-step), row lane % 8.
+    const int mi = lane >> 3, mr = lane & 7;
 #pragma unroll
     for (int k = 0; k < D / 16; ++k) {
 #pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) {
-        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(&ks[nt * 8 + g][k * 16 + tq * 2]);
-        const uint32_t b1 =
-            *reinterpret_cast<const uint32_t*>(&ks[nt * 8 + g][k * 16 + 8 + tq * 2]);
-        mma16816(s[nt], qa[k], b0, b1);
+      for (int nt = 0; nt < kKeys / 8; nt += 2) {
+        uint32_t b[4];  // b0, b1 of n-tile nt, then of nt + 1
+        ldsm_x4(b, &ks[(nt + (mi >> 1)) * 8 + mr][k * 16 + (mi & 1) * 8]);
+        mma16816(s[nt], qa[k], b[0], b[1]);
+        mma16816(s[nt + 1], qa[k], b[2], b[3]);
       }
     }
     // Causal mask, scale, online softmax per row (4 lanes share a row).
@@ -150,11 +167,12 @@ __global__ void __launch_bounds__(128)
                               pack(s[2 * kk + 1][0], s[2 * kk + 1][1]),
                               pack(s[2 * kk + 1][2], s[2 * kk + 1][3])};
 #pragma unroll
-      for (int d = 0; d < D / 8; ++d) {
-        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(&vt[d * 8 + g][kk * 16 + tq * 2]);
-        const uint32_t b1 =
-            *reinterpret_cast<const uint32_t*>(&vt[d * 8 + g][kk * 16 + 8 + tq * 2]);
-        mma16816(o[d], pa, b0, b1);
+      for (int d = 0; d < D / 8; d += 2) {
+        // Transposed: rows are keys kk*16 + (mi & 1)*8 + mr, columns dims of d-tile d + mi / 2.
+        uint32_t b[4];
+        ldsm_x4_trans(b, &vs[kk * 16 + (mi & 1) * 8 + mr][(d + (mi >> 1)) * 8]);
+        mma16816(o[d], pa, b[0], b[1]);
+        mma16816(o[d + 1], pa, b[2], b[3]);
       }
     }
   }

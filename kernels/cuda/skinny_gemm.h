@@ -7,6 +7,7 @@
 namespace sgp::cuda {
 
 constexpr int kSkinnyMaxRows = 8;
+constexpr int kSkinnyDispatchRows = 4;  // Gemm uses the kernel up to this many rows
 
 // x: [m, k] bf16, w: [n, k] bf16, y: [m, n] as bf16 (y_f32 == nullptr) or fp32.
 // Requires m <= kSkinnyMaxRows and k % 8 == 0 with 16-byte aligned rows.

@@ -341,9 +341,9 @@ TEST_CASE("SiLU·mul, embedding gather, cuBLAS GEMMs") {
   CHECK(rel_err(y, ref) < 1e-2);
   CHECK(rel_err(yf, ref) < 1e-4);
 
-  // Decode-sized products (m <= 8) take the GEMV kernel; checked at m = 1 and m = 5.
+  // Decode-sized products take the GEMV kernel; checked at m = 1 and m = 3.
   std::vector<__nv_bfloat16> skinny_y;
-  for (int ms : {1, 5}) {
+  for (int ms : {1, 3}) {
     DeviceBuffer<__nv_bfloat16> ys(static_cast<size_t>(ms) * N);
     DeviceBuffer<float> ysf(static_cast<size_t>(ms) * N);
     poison(ys);
@@ -353,7 +353,7 @@ TEST_CASE("SiLU·mul, embedding gather, cuBLAS GEMMs") {
     std::vector<double> sref(ref.begin(), ref.begin() + static_cast<size_t>(ms) * N);
     CHECK(rel_err(to_f32(download(ys)), sref) < 1e-2);
     CHECK(rel_err(download(ysf), sref) < 1e-4);
-    if (ms == 5) skinny_y = download(ys);
+    if (ms == 3) skinny_y = download(ys);
   }
 
   Dump dump("misc");
@@ -366,5 +366,5 @@ TEST_CASE("SiLU·mul, embedding gather, cuBLAS GEMMs") {
   dump.add("w", w, {N, E});
   dump.add("y", download(dy), {M, N});
   dump.add("yf", yf, {M, N});
-  dump.add("y_skinny5", skinny_y, {5, N});
+  dump.add("y_skinny3", skinny_y, {3, N});
 }
