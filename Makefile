@@ -20,7 +20,7 @@ build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
 run: build model
-	$(BUILD)/sgrun graph examples/hello.sgp
+	$(BUILD)/sgrun run examples/hello.sgp
 
 test: build model
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

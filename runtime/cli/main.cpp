@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   sgp::cli::ExitCode exit;
   sgp::cli::register_check(app, exit);
   sgp::cli::register_graph(app, exit);
+  sgp::cli::register_run(app, exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,23 @@
+// ExternCommand: binds an `extern fn` to a shell command (JSON args on stdin, JSON result on
+// stdout).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "interp/asio.h"
+#include "interp/host_function.h"
+
+namespace sgp::cli {
+
+// "name=CMD" → (name, CMD); throws sgp::Error when malformed.
+std::pair<std::string, std::string> parse_extern_binding(const std::string& spec);
+
+// Runs `command` through /bin/sh with the call's arguments as a JSON array on stdin; its
+// stdout must be one JSON value. A non-zero exit, bad JSON or running past `timeout_s` (the
+// process is killed) is the call's error. The command runs on `pool`, never on the
+// interpreter's thread.
+interp::HostFunction make_extern_command(std::string command, double timeout_s,
+                                         boost::asio::thread_pool& pool);
+
+}  // namespace sgp::cli

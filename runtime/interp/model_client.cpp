@@ -1,0 +1,91 @@
+// LocalModelClient and model loading: the engine behind the ModelClient interface.
+#include "interp/model_client.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "model/backend.h"
+#include "model/gguf_file.h"
+#include "sgp/error.h"
+#include "tokenizer/tokenizer.h"
+
+namespace sgp::interp {
+
+LocalModelClient::LocalModelClient(std::shared_ptr<engine::Engine> engine,
+                                   std::shared_ptr<const model::Tokenizer> tokenizer,
+                                   std::string name)
+    : engine_(std::move(engine)), tokenizer_(std::move(tokenizer)), name_(std::move(name)) {}
+
+engine::RequestId LocalModelClient::generate(engine::GenerateRequest request) {
+  return engine_->submit(std::move(request));
+}
+
+engine::RequestId LocalModelClient::score(engine::ScoreRequest request) {
+  return engine_->submit(std::move(request));
+}
+
+void LocalModelClient::cancel(engine::RequestId id) {
+  engine_->cancel(id);
+}
+
+std::vector<int32_t> LocalModelClient::tokenize(std::string_view text, bool parse_special) const {
+  return tokenizer_->encode(text, parse_special);
+}
+
+std::string LocalModelClient::detokenize(const std::vector<int32_t>& tokens) const {
+  return tokenizer_->decode(tokens);
+}
+
+int32_t LocalModelClient::bos_id() const {
+  return tokenizer_->bos_id();
+}
+bool LocalModelClient::add_bos() const {
+  return tokenizer_->add_bos();
+}
+std::string LocalModelClient::chat_template() const {
+  return tokenizer_->chat_template();
+}
+
+std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
+                                                   const LoadOptions& options) {
+  namespace fs = std::filesystem;
+  if (options.backend != "cpu")
+    throw Error("backend '" + options.backend + "' is not available (available: cpu)");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error("model not found: " + path);
+  std::shared_ptr<model::Tokenizer> tok;
+  if (fs::is_directory(path, ec)) {
+    tok = model::Tokenizer::from_hf_folder(path);
+  } else {
+    auto file = model::GgufFile::open(path);
+    tok = model::Tokenizer::from_gguf(*file);
+  }
+  model::CpuOptions cpu;
+  cpu.threads = options.threads;
+  auto backend = model::load_cpu_backend(path, cpu);
+  engine::EngineOptions eo;
+  if (options.kv_memory_bytes) eo.kv_memory_bytes = options.kv_memory_bytes;
+  eo.radix_cache = options.radix_cache;
+  eo.default_seed = options.seed;
+  auto eng = std::make_shared<engine::Engine>(std::move(backend), tok, eo);
+  return std::make_shared<LocalModelClient>(std::move(eng), tok,
+                                            fs::path(path).filename().string());
+}
+
+std::string default_model_path() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("SGP_MODEL"); env && *env) return env;
+  const std::string rel = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  std::error_code ec;
+  for (fs::path dir = fs::current_path(ec); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::exists(dir / rel, ec)) return (dir / rel).string();
+    if (dir == dir.parent_path()) break;
+  }
+#ifdef SGP_SOURCE_TREE
+  if (fs::exists(fs::path(SGP_SOURCE_TREE) / rel, ec))
+    return (fs::path(SGP_SOURCE_TREE) / rel).string();
+#endif
+  return "";
+}
+
+}  // namespace sgp::interp
