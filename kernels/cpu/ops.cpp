@@ -23,7 +23,7 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
 
 void softmax(float* x, int64_t n) {
   float mx = x[0];
-  for (int64_t i = 1; i < n; ++i) mx = std::fmax(mx, x[i]);
+  for (int64_t i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
     x[i] = std::exp(x[i] - mx);

@@ -31,7 +31,10 @@ struct Loader {
     const GgufTensorInfo& t = get(name);
     if (t.dims.size() != 2 || t.dims[0] != cols || t.dims[1] != rows) {
       std::string got;
-      for (int64_t d : t.dims) got += (got.empty() ? "" : "x") + std::to_string(d);
+      for (size_t i = 0; i < t.dims.size(); ++i) {
+        if (i > 0) got += 'x';
+        got += std::to_string(t.dims[i]);
+      }
       throw Error(where + ": tensor '" + name + "' has shape " + got + ", expected " +
                   std::to_string(cols) + "x" + std::to_string(rows));
     }
