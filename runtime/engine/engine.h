@@ -20,13 +20,13 @@ struct EngineOptions {
 };
 
 struct EngineStats {
-  uint64_t steps = 0;
+  uint64_t steps = 0;           // model forwards
   uint64_t forward_tokens = 0;  // tokens run through the model (prefill + decode)
-  uint64_t prefill_tokens = 0;  // prompt tokens computed
-  uint64_t cached_tokens = 0;   // prompt tokens served from the radix cache
-  uint64_t decode_tokens = 0;
+  uint64_t prefill_tokens = 0;  // tokens computed in prompt chunks (recomputes included)
+  uint64_t cached_tokens = 0;   // prompt tokens served from the radix cache (first admission)
+  uint64_t decode_tokens = 0;   // tokens computed one per step after being sampled
   uint64_t max_batch_seqs = 0;  // largest number of sequences in one step
-  uint64_t preemptions = 0;
+  uint64_t preemptions = 0;     // sequences whose KV was dropped, to be recomputed later
   int pages_total = 0;
   int pages_free = 0;    // free or evictable
   int pages_in_use = 0;  // referenced by running requests or locked cache nodes
@@ -35,6 +35,12 @@ struct EngineStats {
 
 // Thread-safe. Runs its own loop thread; callbacks are invoked on that thread, so callers
 // post results back to their own executor (the runtime does this for Asio).
+// Each step: take new requests and cancels, schedule (running sequences first, then waiting
+// ones by longest cached prefix, under max_step_tokens; preempt the newest when pages run out),
+// run one ragged forward, sample / score, finish what ended (caching its tokens in the radix
+// tree), then call on_done. A prompt is cached as soon as it is prefilled, and a waiting
+// request whose prefix another request is still prefilling waits for it instead of
+// computing it twice.
 class Engine {
  public:
   Engine(std::unique_ptr<model::Backend> backend, std::shared_ptr<model::Tokenizer> tokenizer,
@@ -50,7 +56,7 @@ class Engine {
   const model::Tokenizer& tokenizer() const;
   const model::ModelConfig& config() const;
   EngineStats stats() const;
-  void clear_cache();  // drops every unreferenced radix node
+  void clear_cache();  // drops every unreferenced radix node (blocks until done)
 
  private:
   struct Impl;

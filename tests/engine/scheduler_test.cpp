@@ -175,3 +175,30 @@ TEST_CASE("scheduler: destroying the engine cancels what is pending") {
   }
   CHECK(done.get_future().get().finish == FinishReason::Cancelled);
 }
+
+TEST_CASE("scheduler: requests submitted together that share a prefix prefill it once") {
+  auto shared = make_prompt(48, 61);
+  std::vector<engine::GenerateRequest> rs;
+  for (int i = 0; i < 8; ++i) {
+    auto p = shared;
+    auto tail = make_prompt(3, 70 + static_cast<uint64_t>(i));
+    p.insert(p.end(), tail.begin(), tail.end());
+    rs.push_back(greedy(p, 5));
+  }
+  int used[2];
+  for (bool radix : {true, false}) {
+    auto o = fake_options();
+    o.radix_cache = radix;
+    Harness h(o);
+    h.gate();
+    int base = h.backend->tokens;
+    h.release();
+    auto out = h.generate_all(rs);
+    for (size_t i = 0; i < rs.size(); ++i)
+      CHECK(out[i].tokens == reference_greedy(rs[i].prompt, 5));
+    used[radix ? 0 : 1] = h.backend->tokens - base - 1;  // minus generate_all's blocker
+    if (radix) CHECK(h.engine->stats().cached_tokens == 7 * 48);
+  }
+  CHECK(used[1] == 8 * (51 + 4));
+  CHECK(used[0] == 48 + 8 * (3 + 4));
+}
