@@ -94,6 +94,7 @@ def main():
         f"(Unicode {unicodedata.unidata_version}); do not edit.",
         '#include "tokenizer/unicode_tables.h"',
         "",
+        "// clang-format off",
         "namespace sgp::model::unicode_tables {",
         "",
         f"const CodeRange kRanges[] = {{",
@@ -109,6 +110,7 @@ def main():
     lines += nfc_tables()
     lines += [
         "}  // namespace sgp::model::unicode_tables",
+        "// clang-format on",
         "",
     ]
     out.write_text("\n".join(lines))
