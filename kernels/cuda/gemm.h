@@ -19,7 +19,7 @@ class Gemm {
                 int k);
   void f32_out(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int m, int n, int k);
   // Products with at most kSkinnyDispatchRows rows go to the GEMV kernel unless this is off
-  // (at 8 rows cuBLAS measured faster on the H100: the x reloads from L1 dominate).
+  // (see skinny_gemm.h for the measured crossover).
   void set_skinny(bool on) { skinny_ = on; }
 
  private:
