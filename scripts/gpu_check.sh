@@ -42,6 +42,14 @@ for shape in llama3 smol; do
   fi
 done
 
+GGUF=${SGP_CUDA_GGUF:-$ROOT/.gpu_data/tiny.gguf}
+if [ -f "$GGUF" ] && [ -x "$T/cuda_vs_cpu_test" ]; then
+  echo "== GGUF (written by tools/ref_cuda_gguf.py): CUDA vs the CPU backend"
+  SGP_CUDA_GGUF="$GGUF" SGP_CUDA_RESULT="$WORK/gguf.json" "$T/cuda_vs_cpu_test" -tc='*GGUF*' || fail gguf
+else
+  echo "== GGUF check skipped: no $GGUF (python3 tools/ref_cuda_gguf.py $GGUF where gguf is installed)"
+fi
+
 echo "== compute-sanitizer memcheck"
 for t in cuda_kernels_test cuda_backend_test; do
   compute-sanitizer --tool memcheck --error-exitcode 3 "$T/$t" >"$WORK/memcheck_$t.log" 2>&1 || fail "memcheck $t"

@@ -7,13 +7,14 @@
 #include <filesystem>
 #include <numeric>
 
+#include "kernels/cpu/dequant.h"
 #include "kernels/cuda/batch_meta.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/hf_checkpoint.h"
 #include "kernels/cuda/paged_attention.h"
 #include "kernels/cuda/prefill_attention.h"
 #include "kernels/cuda/rope_kv.h"
+#include "model/model_weights.h"
 #include "sgp/error.h"
 
 namespace sgp::cuda {
@@ -23,6 +24,14 @@ std::string gib(size_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1ull << 30));
   return buf;
+}
+
+uint16_t float_to_bf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fffu + ((bits >> 16) & 1);  // round to nearest even
+  return static_cast<uint16_t>(bits >> 16);
 }
 
 std::vector<float> rope_inv_freq(const model::ModelConfig& c) {
@@ -161,43 +170,62 @@ void CudaBackend::fill_random(uint64_t seed) {
   SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
-void CudaBackend::load_weights(const HfCheckpoint& ck) {
+void CudaBackend::load_weights(const model::ModelWeights& w) {
   const auto& c = config_;
   const int64_t E = c.n_embd, D = c.head_dim, V = c.n_vocab, F = c.n_ff;
   const int64_t HD = c.n_head * D, KD = c.n_head_kv * D;
+  std::vector<float> row;
   std::vector<uint16_t> host;
-  auto upload = [&](const std::string& name, std::vector<int64_t> shape, bf16* dst) {
-    const HfTensor& t = ck.get(name, std::move(shape));
-    host.resize(static_cast<size_t>(t.n_elements()));
-    to_bf16(t, host.data());
+  // Any GGML type the CPU loader reads (F32/F16/BF16 or quantized blocks) becomes bf16 here.
+  auto matrix = [&](const kernels::WeightView& v, int64_t rows, int64_t cols, bf16* dst) {
+    if (v.rows != rows || v.cols != cols)
+      throw Error("CUDA backend: a weight has an unexpected shape");
+    row.resize(static_cast<size_t>(cols));
+    host.resize(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      kernels::dequantize_row(v.type, v.row(r), row.data(), cols);
+      for (int64_t k = 0; k < cols; ++k) host[r * cols + k] = float_to_bf16(row[k]);
+    }
     SGP_CUDA_CHECK(cudaMemcpy(dst, host.data(), host.size() * 2, cudaMemcpyHostToDevice));
   };
-  upload("model.embed_tokens.weight", {V, E}, embed_);
-  upload("model.norm.weight", {E}, out_norm_);
-  if (!c.tied_embeddings) {
-    if (ck.find("lm_head.weight"))
-      upload("lm_head.weight", {V, E}, lm_head_);
-    else  // some exports drop the head even when the config does not say tied
-      SGP_CUDA_CHECK(cudaMemcpy(lm_head_, embed_, V * E * 2, cudaMemcpyDeviceToDevice));
-  }
+  auto vec = [&](const std::vector<float>& v, int64_t n, bf16* dst) {
+    if (static_cast<int64_t>(v.size()) != n)
+      throw Error("CUDA backend: a vector has an unexpected size");
+    host.resize(v.size());
+    for (size_t k = 0; k < v.size(); ++k) host[k] = float_to_bf16(v[k]);
+    SGP_CUDA_CHECK(cudaMemcpy(dst, host.data(), host.size() * 2, cudaMemcpyHostToDevice));
+  };
+  matrix(w.tok_embd, V, E, embed_);
+  vec(w.output_norm, E, out_norm_);
+  if (!c.tied_embeddings) matrix(w.output, V, E, lm_head_);
+  if (static_cast<int>(w.layers.size()) != c.n_layer)
+    throw Error("CUDA backend: layer count mismatch");
   for (int i = 0; i < c.n_layer; ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
+    const auto& src = w.layers[i];
     auto& L = layers_[i];
-    upload(p + "input_layernorm.weight", {E}, L.attn_norm);
-    upload(p + "post_attention_layernorm.weight", {E}, L.ffn_norm);
-    upload(p + "self_attn.q_proj.weight", {HD, E}, L.wqkv);
-    upload(p + "self_attn.k_proj.weight", {KD, E}, L.wqkv + HD * E);
-    upload(p + "self_attn.v_proj.weight", {KD, E}, L.wqkv + (HD + KD) * E);
+    vec(src.attn_norm, E, L.attn_norm);
+    vec(src.ffn_norm, E, L.ffn_norm);
+    matrix(src.q, HD, E, L.wqkv);
+    matrix(src.k, KD, E, L.wqkv + HD * E);
+    matrix(src.v, KD, E, L.wqkv + (HD + KD) * E);
     if (L.bqkv) {
-      upload(p + "self_attn.q_proj.bias", {HD}, L.bqkv);
-      upload(p + "self_attn.k_proj.bias", {KD}, L.bqkv + HD);
-      upload(p + "self_attn.v_proj.bias", {KD}, L.bqkv + HD + KD);
+      vec(src.q_bias, HD, L.bqkv);
+      vec(src.k_bias, KD, L.bqkv + HD);
+      vec(src.v_bias, KD, L.bqkv + HD + KD);
     }
-    upload(p + "self_attn.o_proj.weight", {E, HD}, L.wo);
-    upload(p + "mlp.gate_proj.weight", {F, E}, L.wgu);
-    upload(p + "mlp.up_proj.weight", {F, E}, L.wgu + F * E);
-    upload(p + "mlp.down_proj.weight", {E, F}, L.wdown);
+    matrix(src.o, E, HD, L.wo);
+    matrix(src.gate, F, E, L.wgu);
+    matrix(src.up, F, E, L.wgu + F * E);
+    matrix(src.down, E, F, L.wdown);
   }
+  // GGUF llama3 files carry per-frequency divisors instead of a scaling type.
+  neox_ = !w.rope_interleaved;
+  auto inv = rope_inv_freq(c);
+  if (!w.rope_freq_factors.empty()) {
+    if (w.rope_freq_factors.size() != inv.size()) throw Error("CUDA backend: bad rope_freqs size");
+    for (size_t k = 0; k < inv.size(); ++k) inv[k] /= w.rope_freq_factors[k];
+  }
+  SGP_CUDA_CHECK(cudaMemcpy(inv_freq_.data(), inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
 }
 
 void CudaBackend::allocate_kv(int n_pages) {
@@ -420,12 +448,11 @@ bool cuda_device_available() {
 }
 
 std::unique_ptr<Backend> load_cuda_backend(const std::string& path, const CudaOptions& options) {
-  if (!std::filesystem::is_directory(path))
-    throw Error("load_cuda_backend: " + path +
-                " is not a Hugging Face model folder (GGUF is not yet supported on CUDA)");
-  auto ck = cuda::HfCheckpoint::open(path);
-  auto b = std::make_unique<cuda::CudaBackend>(ck->config(), options, /*neox_rope=*/true);
-  b->load_weights(*ck);
+  // The CPU backend's loader (GGUF or a Hugging Face folder) maps the file; the weights are
+  // converted to bf16 on their way to the GPU.
+  auto w = load_weights(path);
+  auto b = std::make_unique<cuda::CudaBackend>(w->config, options, !w->rope_interleaved);
+  b->load_weights(*w);
   return b;
 }
 

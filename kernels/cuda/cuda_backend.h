@@ -15,6 +15,10 @@
 #include "model/backend.h"
 
 namespace sgp::model {
+struct ModelWeights;
+}
+
+namespace sgp::model {
 
 struct CudaOptions {
   int device = 0;
@@ -23,7 +27,8 @@ struct CudaOptions {
 
 // True when the CUDA runtime sees at least one GPU (false, never throwing, on machines without).
 bool cuda_device_available();
-// Opens a Hugging Face folder (config.json + *.safetensors, bf16/fp16/fp32) onto the GPU.
+// Opens a GGUF file (any type the CPU loader reads, dequantized to bf16) or a Hugging Face folder
+// (config.json + *.safetensors, bf16/fp16/fp32) onto the GPU.
 std::unique_ptr<Backend> load_cuda_backend(const std::string& path,
                                            const CudaOptions& options = {});
 // A model of any Llama shape with seeded random weights, built on the GPU (for benchmarks).
@@ -35,7 +40,6 @@ std::unique_ptr<Backend> make_random_cuda_backend(const ModelConfig& config, uin
 namespace sgp::cuda {
 
 using bf16 = __nv_bfloat16;
-class HfCheckpoint;
 
 struct LayerWeights {
   bf16* attn_norm = nullptr;
@@ -76,7 +80,7 @@ class CudaBackend : public model::Backend {
 
   // Construction helpers for the factories.
   void fill_random(uint64_t seed);
-  void load_weights(const HfCheckpoint& ck);
+  void load_weights(const model::ModelWeights& weights);
 
  private:
   void allocate_weights();

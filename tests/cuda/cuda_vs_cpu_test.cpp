@@ -87,3 +87,47 @@ TEST_CASE("CUDA logits match the CPU backend on the same model") {
     o << "{\"cpu_rel_err\": " << err << ", \"cpu_argmax_agreement\": " << frac << "}\n";
   }
 }
+
+TEST_CASE("GGUF (Q8_0, Q4_1, F16, rope_freqs): CUDA logits match the CPU backend") {
+  const char* path = std::getenv("SGP_CUDA_GGUF");
+  if (!path) {
+    MESSAGE("SGP_CUDA_GGUF not set: write one with tools/ref_cuda_gguf.py");
+    return;
+  }
+  auto gpu = load_cuda_backend(path);
+  auto cpu = load_cpu_backend(path);
+  const int V = gpu->config().n_vocab;
+  REQUIRE(cpu->config().n_vocab == V);
+  // Random prompts with random "greedy" continuations, teacher-forced on both backends.
+  HfCase c;
+  c.n_gen = 10;
+  for (int i = 0; i < 5; ++i) {
+    std::vector<int32_t> p(8 + static_cast<int>(rng()() % 60)), g(c.n_gen);
+    for (auto& t : p) t = static_cast<int32_t>(rng()() % V);
+    for (auto& t : g) t = static_cast<int32_t>(rng()() % V);
+    c.prompts.push_back(p);
+    c.greedy.push_back(g);
+  }
+  const auto a = run(*gpu, c, 5, c.n_gen);
+  const auto b = run(*cpu, c, 5, c.n_gen);
+  double num = 0, den = 0;
+  int agree = 0;
+  for (size_t r = 0; r < a.size() / V; ++r) {
+    const float* x = a.data() + r * V;
+    const float* y = b.data() + r * V;
+    for (int i = 0; i < V; ++i) {
+      num += (static_cast<double>(x[i]) - y[i]) * (static_cast<double>(x[i]) - y[i]);
+      den += static_cast<double>(y[i]) * y[i];
+    }
+    agree += std::max_element(x, x + V) - x == std::max_element(y, y + V) - y;
+  }
+  const double err = std::sqrt(num / den), frac = static_cast<double>(agree) / (a.size() / V);
+  MESSAGE("GGUF CUDA vs CPU: relative error " << err << ", argmax agreement " << frac);
+  CHECK(all_finite(a));
+  CHECK(err <= 2e-2);
+  CHECK(frac >= 0.95);
+  if (const char* res = std::getenv("SGP_CUDA_RESULT")) {
+    std::ofstream o(res);
+    o << "{\"gguf_cpu_rel_err\": " << err << ", \"gguf_cpu_argmax_agreement\": " << frac << "}\n";
+  }
+}
