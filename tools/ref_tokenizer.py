@@ -9,7 +9,8 @@ Writes under tests/data/tokenizer/:
                            and Python's NFC of every string.
   <name>/tokenizer.json    small tokenizers trained here (they need no download):
                            llama3_bpe (Llama-3 Split regex, ignore_merges), qwen2_bpe (Qwen2 regex,
-                           NFC normalizer),
+                           NFC normalizer, lstrip/rstrip added tokens), gpt2_bpe (ByteLevel regex),
+                           smollm_bpe (Digits + ByteLevel, as SmolLM2's tokenizer.json),
                            spm_legacy (Llama-2 style: Prepend/Replace normalizer, byte fallback),
                            spm_metaspace (Metaspace pre-tokenizer, prepend_scheme "first"),
                            spm_metaspace_split (Metaspace, "always", split at every ▁).
@@ -209,10 +210,18 @@ def smollm2_tokenizer(gguf_path):
 # ---- small trained tokenizers ------------------------------------------------------------------
 
 def train_byte_level(regex, ignore_merges):
+    """regex: a Split pattern, or "gpt2" (ByteLevel's own), or "smollm" (Digits + ByteLevel)."""
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    if regex == "gpt2":
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    elif regex == "smollm":
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|im_start|>", "<|im_end|>"]
     tr = trainers.BpeTrainer(vocab_size=1200, special_tokens=specials, show_progress=False,
@@ -353,7 +362,8 @@ def main():
     write_json(OUT / "pretokenizer_golden.json", {"strings": strings, "pieces": pieces, "nfc": nfc,
                                                   "unicode_version": unicodedata.unidata_version})
 
-    for name, regex, ignore in [("llama3_bpe", LLAMA3_RE, True), ("qwen2_bpe", QWEN2_RE, False)]:
+    for name, regex, ignore in [("llama3_bpe", LLAMA3_RE, True), ("qwen2_bpe", QWEN2_RE, False),
+                                ("gpt2_bpe", "gpt2", False), ("smollm_bpe", "smollm", False)]:
         j = train_byte_level(regex, ignore)
         if name == "qwen2_bpe":
             j["normalizer"] = {"type": "NFC"}  # as Qwen2's tokenizer.json

@@ -130,6 +130,15 @@ TEST_CASE("Qwen2 style tokenizer.json equals HF tokenizers") {
   check_cases(*tok, load(kData + "qwen2_bpe_golden.json").at("cases"), true);
 }
 
+TEST_CASE("GPT-2 and SmolLM style tokenizer.json equal HF tokenizers") {
+  for (std::string name : {"gpt2_bpe", "smollm_bpe"}) {
+    CAPTURE(name);
+    auto tok = Tokenizer::from_hf_folder(kData + name);
+    CHECK(!tok->add_bos());
+    check_cases(*tok, load(kData + name + "_golden.json").at("cases"), true);
+  }
+}
+
 TEST_CASE("SentencePiece BPE (Llama-2 legacy normalizer) tokenizer.json equals HF tokenizers") {
   auto tok = Tokenizer::from_hf_folder(kData + "spm_legacy");
   CHECK(tok->add_bos());
