@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "compiler/graph_json.h"
 #include "test_helpers.h"
@@ -90,4 +92,18 @@ TEST_CASE("example graphs match the golden JSON") {
     CHECK_MESSAGE(actual == expected, "graph of " << path << " differs from " << golden
                                                   << "; if intended, rerun with UPDATE_GOLDENS=1");
   }
+}
+
+TEST_CASE("several threads can compile at once (a server compiles requests concurrently)") {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3; ++i) {
+        std::string path = std::string("examples/") + kExamples[(t * 3 + i) % 10] + ".sgp";
+        if (compile_file(path, test::repo_options()).ok()) ++ok;
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(ok == 12);
 }

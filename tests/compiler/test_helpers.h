@@ -6,6 +6,7 @@
 
 #include "compiler/compile.h"
 #include "compiler/graph_dot.h"
+#include "compiler/module_loader.h"
 
 namespace sgp::compiler::test {
 
