@@ -38,6 +38,20 @@ __device__ inline void ldsm_x4_trans(uint32_t (&r)[4], const bf16* p) {
                : "r"(addr));
 }
 
+// 16 bytes global -> shared without passing through registers; src_bytes 0 writes zeros.
+__device__ inline void cp_async16(bf16* dst, const bf16* src, int src_bytes) {
+  const uint32_t addr = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(addr), "l"(src),
+               "r"(src_bytes));
+}
+__device__ inline void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+template <int N>
+__device__ inline void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
 __device__ inline uint32_t pack(float lo, float hi) {
   const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<const uint32_t*>(&h);
@@ -46,8 +60,12 @@ __device__ inline uint32_t pack(float lo, float hi) {
 template <int D>
 __global__ void __launch_bounds__(128)
     prefill_kernel(PrefillAttention a, int group, int gp_log2, float scale_log2) {
-  __shared__ __align__(16) bf16 ks[kKeys][D + kPad];
-  __shared__ __align__(16) bf16 vs[kKeys][D + kPad];
+  // Two stages of K and V tiles (dynamic shared memory): the next tile streams in with
+  // cp.async while the tensor cores work on this one.
+  constexpr int kStride = D + kPad;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  bf16* const ks_all = reinterpret_cast<bf16*>(smem_raw);
+  bf16* const vs_all = ks_all + 2 * kKeys * kStride;
   const int seq = a.tiles[3 * blockIdx.x], t0 = a.tiles[3 * blockIdx.x + 1],
             n = a.tiles[3 * blockIdx.x + 2];
   const int kvh = blockIdx.y;
@@ -86,22 +104,31 @@ __global__ void __launch_bounds__(128)
   for (int d = 0; d < D / 8; ++d) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.f;
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 
-  for (int kt = 0; kt < kend; kt += kKeys) {
-    __syncthreads();  // the previous tile is consumed
+  auto load_tile = [&](int kt, int buf) {
     for (int idx = threadIdx.x; idx < kKeys * (D / 8); idx += blockDim.x) {
       const int key = idx / (D / 8), c = idx % (D / 8);
       const int j = kt + key;
-      uint4 kv4 = make_uint4(0, 0, 0, 0), vv4 = make_uint4(0, 0, 0, 0);
-      if (j < kend) {
-        const bf16* p = a.kv + pages[j / ps] * a.layout.page_elems() + kvh * a.layout.head_elems() +
-                        static_cast<size_t>(j % ps) * D + c * 8;
-        kv4 = *reinterpret_cast<const uint4*>(p);
-        vv4 = *reinterpret_cast<const uint4*>(p + a.layout.kv_elems());
-      }
-      *reinterpret_cast<uint4*>(&ks[key][c * 8]) = kv4;
-      *reinterpret_cast<uint4*>(&vs[key][c * 8]) = vv4;
+      const bool ok = j < kend;
+      const bf16* p = ok ? a.kv + pages[j / ps] * a.layout.page_elems() +
+                               kvh * a.layout.head_elems() + static_cast<size_t>(j % ps) * D + c * 8
+                         : a.kv;
+      cp_async16(ks_all + (buf * kKeys + key) * kStride + c * 8, p, ok ? 16 : 0);
+      cp_async16(vs_all + (buf * kKeys + key) * kStride + c * 8,
+                 ok ? p + a.layout.kv_elems() : a.kv, ok ? 16 : 0);
     }
-    __syncthreads();
+    cp_async_commit();
+  };
+  load_tile(0, 0);
+  for (int kt = 0, buf = 0; kt < kend; kt += kKeys, buf ^= 1) {
+    if (kt + kKeys < kend) {
+      load_tile(kt + kKeys, buf ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();  // this tile has landed for every thread
+    const bf16* ks = ks_all + buf * kKeys * kStride;
+    const bf16* vs = vs_all + buf * kKeys * kStride;
 
     float s[kKeys / 8][4];
 #pragma unroll
@@ -114,7 +141,7 @@ __global__ void __launch_bounds__(128)
 #pragma unroll
       for (int nt = 0; nt < kKeys / 8; nt += 2) {
         uint32_t b[4];  // b0, b1 of n-tile nt, then of nt + 1
-        ldsm_x4(b, &ks[(nt + (mi >> 1)) * 8 + mr][k * 16 + (mi & 1) * 8]);
+        ldsm_x4(b, ks + ((nt + (mi >> 1)) * 8 + mr) * kStride + k * 16 + (mi & 1) * 8);
         mma16816(s[nt], qa[k], b[0], b[1]);
         mma16816(s[nt + 1], qa[k], b[2], b[3]);
       }
@@ -170,11 +197,12 @@ __global__ void __launch_bounds__(128)
       for (int d = 0; d < D / 8; d += 2) {
         // Transposed: rows are keys kk*16 + (mi & 1)*8 + mr, columns dims of d-tile d + mi / 2.
         uint32_t b[4];
-        ldsm_x4_trans(b, &vs[kk * 16 + (mi & 1) * 8 + mr][(d + (mi >> 1)) * 8]);
+        ldsm_x4_trans(b, vs + (kk * 16 + (mi & 1) * 8 + mr) * kStride + (d + (mi >> 1)) * 8);
         mma16816(o[d], pa, b[0], b[1]);
         mma16816(o[d + 1], pa, b[2], b[3]);
       }
     }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 
 #pragma unroll
@@ -192,6 +220,19 @@ __global__ void __launch_bounds__(128)
       *reinterpret_cast<__nv_bfloat162*>(out + d * 8 + tq * 2) =
           __floats2bfloat162_rn(o[d][2 * h] * inv, o[d][2 * h + 1] * inv);
   }
+}
+
+template <int D>
+void launch(const PrefillAttention& a, dim3 grid, int group, int gl, float scale_log2,
+            cudaStream_t stream) {
+  constexpr int kSmem = 2 * 2 * kKeys * (D + kPad) * static_cast<int>(sizeof(bf16));
+  static bool configured = false;  // the attribute is per kernel and process
+  if (!configured) {
+    SGP_CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<D>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
+    configured = true;
+  }
+  prefill_kernel<D><<<grid, 128, kSmem, stream>>>(a, group, gl, scale_log2);
 }
 
 int padded_group_log2(int group) {
@@ -219,9 +260,9 @@ void prefill_attention(const PrefillAttention& a, cudaStream_t stream) {
   const float scale_log2 = 1.4426950408889634f / sqrtf(static_cast<float>(a.layout.head_dim));
   const int gl = padded_group_log2(group);
   if (a.layout.head_dim == 64)
-    prefill_kernel<64><<<grid, 128, 0, stream>>>(a, group, gl, scale_log2);
+    launch<64>(a, grid, group, gl, scale_log2, stream);
   else
-    prefill_kernel<128><<<grid, 128, 0, stream>>>(a, group, gl, scale_log2);
+    launch<128>(a, grid, group, gl, scale_log2, stream);
   SGP_CUDA_CHECK_LAUNCH();
 }
 
