@@ -5,7 +5,7 @@ lexer grammar SgpLexer;
 // so the matching '}' pops back to exactly the mode that opened it (string or code).
 
 COMMENT : '#' ~[\r\n]* -> skip ;
-WS      : [ \t\r\n\f]+ -> skip ;
+WS      : [ \t\r\n\f\uFEFF]+ -> skip ;  // U+FEFF: a byte-order mark some editors write
 
 RAW_TSTRING : 'r"""' .*? '"""' ;
 RAW_STRING  : 'r"' ~["\r\n]* '"' ;

@@ -132,3 +132,14 @@ TEST_CASE("randomly mutated examples never crash the compiler") {
   }
   CHECK(failures > 0);
 }
+
+TEST_CASE("a byte-order mark and CRLF line endings are accepted") {
+  CompileResult r = test::compile(
+      "\xEF\xBB\xBF# saved by an editor\r\nfn main() {\r\n  \"hi\"\r\n"
+      "  return 1\r\n}\r\n");
+  CHECK_MESSAGE(r.ok(), r.format_diagnostics());
+  CompileResult bad = test::compile("fn main() {\r\n  return nope\r\n}\r\n");
+  CHECK(test::messages(bad) == std::vector<std::string>{"2:10: unknown name 'nope'"});
+  CHECK(bad.format_diagnostics() ==
+        "test.sgp:2:10: error: unknown name 'nope'\n  return nope\n         ^\n");
+}
