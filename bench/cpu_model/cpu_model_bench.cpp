@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
   std::string model = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
   std::string out_path;
   int threads = 0, decode_tokens = 128, reps = 3, prefill_len = 512;
+  bool random_weights = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--model")
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
     else if (k == "--random-model") {
       write_random_model(v);
       model = v;
+      random_weights = true;
     } else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -244,6 +246,8 @@ int main(int argc, char** argv) {
     j["commit"] = shell("git rev-parse --short HEAD 2>/dev/null");
     j["inputs"] = {{"model", model},
                    {"model_file_bytes", file_bytes},
+                   // With random weights the peak RSS also holds the generator's file buffer.
+                   {"random_weights", random_weights},
                    {"threads", backend ? threads : 0},
                    {"threads_used", pool.size()},
                    {"decode_tokens", decode_tokens},
