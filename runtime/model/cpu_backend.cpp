@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 
 #include "kernels/cpu/dequant.h"
 #include "sgp/error.h"
@@ -51,7 +52,13 @@ void CpuBackend::allocate_kv(int n_pages) {
   if (n_pages < 0) throw Error("cpu backend: negative page count");
   kv_.clear();
   kv_.shrink_to_fit();
-  kv_.resize(static_cast<size_t>(n_pages) * page_floats_);
+  n_pages_ = 0;
+  try {
+    kv_.resize(static_cast<size_t>(n_pages) * page_floats_);
+  } catch (const std::bad_alloc&) {
+    throw Error("cpu backend: cannot allocate " + std::to_string(n_pages) + " KV pages (" +
+                std::to_string(static_cast<double>(n_pages) * page_bytes() / 1048576.0) + " MB)");
+  }
   n_pages_ = n_pages;
 }
 
