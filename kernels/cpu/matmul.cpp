@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/cpu/dequant.h"
+#include "kernels/cpu/vec_f32.h"
 #include "model/gguf_file.h"
 #include "sgp/error.h"
 

@@ -27,8 +27,4 @@ using ActDotFn = void (*)(const uint8_t* w, const ActBlock* a, int64_t nb, int n
 // The kernel for a weight type, or nullptr if the type goes through float dot products.
 ActDotFn act_dot_for(uint32_t type);
 
-float dot_f32(const float* a, const float* b, int64_t n);
-// y += a * x
-void axpy_f32(float a, const float* x, float* y, int64_t n);
-
 }  // namespace sgp::kernels

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "kernels/cpu/dequant.h"
+#include "kernels/cpu/vec_f32.h"
 #include "sgp/error.h"
 
 namespace sgp::model {
