@@ -146,10 +146,12 @@ void render(const Expr& e, const Function* fn, std::string& out) {
 
 std::string slot_name(const Function& f, const LValue& lv) {
   if (lv.slot < 0) return "";
-  std::string s = lv.global ? "global$" + std::to_string(lv.slot)
-                  : static_cast<size_t>(lv.slot) < f.locals.size() ? f.locals[lv.slot]
-                                                                   : "$" + std::to_string(lv.slot);
-  for (const Expr& p : lv.path) s += "[" + expr_to_string(p, &f, 20) + "]";
+  std::string s;
+  if (!lv.global && static_cast<size_t>(lv.slot) < f.locals.size())
+    s = f.locals[lv.slot];
+  else
+    s.append(lv.global ? "global$" : "$").append(std::to_string(lv.slot));
+  for (const Expr& p : lv.path) s.append("[").append(expr_to_string(p, &f, 20)).append("]");
   return s;
 }
 
@@ -253,7 +255,7 @@ std::string to_dot(const Program& p) {
   std::string out = "digraph sgp {\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
   for (size_t fi = 0; fi < p.functions.size(); ++fi) {
     const Function& f = p.functions[fi];
-    std::string id = "f" + std::to_string(fi) + "_";
+    std::string id = std::string("f").append(std::to_string(fi)).append("_");
     out += "  subgraph cluster_" + std::to_string(fi) + " {\n    label=\"" +
            escape((f.is_extern ? "extern fn " : "fn ") + f.name) + "\";\n";
     out += "    " + id + "start [shape=circle, label=\"\", width=0.15];\n";
