@@ -237,7 +237,7 @@ class ErrorStrategy : public antlr4::DefaultErrorStrategy {
 
 // Lexical errors, unterminated strings, unclosed brackets and nesting depth, from the tokens
 // alone, before the recursive parser runs. Returns true when the parser may run.
-bool prescan(antlr4::CommonTokenStream& tokens, int32_t file, Diagnostics& diags) {
+bool prescan(antlr4::CommonTokenStream& tokens, int32_t file, Diagnostics& diags, int& bad_chars) {
   struct Open {
     size_t type;
     const antlr4::Token* tok;
@@ -266,7 +266,12 @@ bool prescan(antlr4::CommonTokenStream& tokens, int32_t file, Diagnostics& diags
         else
           std::snprintf(buf, sizeof buf, "unexpected character '%s'", text.c_str());
         diags.error(loc_of(t, file), buf);
-        ok = false;
+        // Hidden from the parser, so the syntax around it is still checked and reported.
+        if (auto* ct = dynamic_cast<antlr4::CommonToken*>(t))
+          ct->setChannel(antlr4::Token::HIDDEN_CHANNEL);
+        else
+          ok = false;
+        ++bad_chars;
         if (diags.full()) return false;
         break;
       }
@@ -348,7 +353,8 @@ std::unique_ptr<ast::Module> parse_module(const SourceFile& src, int32_t file, D
   lexer.removeErrorListeners();  // every character lexes (BAD_CHAR); nothing to report here
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
-  if (!prescan(tokens, file, diags)) return nullptr;
+  int bad_chars = 0;
+  if (!prescan(tokens, file, diags, bad_chars)) return nullptr;
 
   Sgp parser(&tokens);
   parser.removeErrorListeners();
@@ -373,6 +379,7 @@ std::unique_ptr<ast::Module> parse_module(const SourceFile& src, int32_t file, D
     tree = parser.program();
     if (strategy->errors > 0 || parser.getNumberOfSyntaxErrors() > 0) return nullptr;
   }
+  if (bad_chars > 0) return nullptr;
   return build_ast(tree, file, diags);
 }
 
