@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace sgp::engine {
 
@@ -73,30 +74,52 @@ std::vector<StepChunk> Scheduler::schedule(std::vector<std::unique_ptr<Sequence>
   std::vector<StepChunk> chunks;
   int budget = options_.max_step_tokens;
 
-  for (size_t i = 0; i < running_.size() && budget > 0;) {
-    Sequence* seq = running_[i].get();
+  // Decodes first (one token each, they keep streams moving), then prefill chunks; each group
+  // oldest first.
+  std::vector<Sequence*> plan;
+  for (const auto& s : running_)
+    if (s->decoding) plan.push_back(s.get());
+  for (const auto& s : running_)
+    if (!s->decoding) plan.push_back(s.get());
+  std::unordered_set<const Sequence*> scheduled, preempted;
+  auto index_of = [&](const Sequence* seq) {
+    for (size_t i = 0; i < running_.size(); ++i)
+      if (running_[i].get() == seq) return i;
+    throw std::logic_error("Scheduler: sequence is not running");
+  };
+  // Preempts the newest running sequence that is neither `keep` nor already in this step.
+  auto preempt_newest = [&](const Sequence* keep) {
+    for (size_t i = running_.size(); i-- > 0;) {
+      const Sequence* s = running_[i].get();
+      if (s == keep || scheduled.count(s)) continue;
+      preempted.insert(s);
+      preempt(i);
+      return true;
+    }
+    return false;
+  };
+
+  for (Sequence* seq : plan) {
+    if (budget <= 0) break;
+    if (preempted.count(seq)) continue;
     int n = std::min(seq->pending(), budget);
-    if (n <= 0) {
-      ++i;
-      continue;
-    }
+    if (n <= 0) continue;
     bool ok = cache_.reserve(seq->kv, seq->n_computed + n);
-    while (!ok && running_.size() > i + 1) {
-      preempt(running_.size() - 1);
-      ok = cache_.reserve(seq->kv, seq->n_computed + n);
-    }
+    while (!ok && preempt_newest(seq)) ok = cache_.reserve(seq->kv, seq->n_computed + n);
     if (!ok) {
-      if (chunks.empty()) {  // alone and still no room: it can never run
+      size_t i = index_of(seq);
+      if (scheduled.empty()) {  // alone and still no room: it can never run
         failed.push_back(std::move(running_[i]));
         running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(i));
       } else {
         preempt(i);
       }
-      break;
+      preempted.insert(seq);
+      continue;
     }
     chunks.push_back({seq, n});
+    scheduled.insert(seq);
     budget -= n;
-    ++i;
   }
 
   if (budget <= 0 || static_cast<int>(running_.size()) >= options_.max_running || waiting_.empty())

@@ -32,9 +32,11 @@ class Scheduler {
   void enqueue(std::unique_ptr<Sequence> seq);  // waits for admission
   void start(std::unique_ptr<Sequence> seq);    // runs from the next step (its KV is set up)
 
-  // Plans the next step. Running sequences go first, oldest first, so the oldest always makes
-  // progress; when pages run out the newest running sequences are preempted (their KV freed,
-  // to be recomputed later). Sequences that cannot run even alone are moved to `failed`.
+  // Plans the next step: running sequences first — decodes, then prefill chunks, each oldest
+  // first — then waiting ones by longest cached prefix, all under max_step_tokens. When pages
+  // run out the newest running sequences not yet in the step are preempted (their KV freed, to
+  // be recomputed later), so every step makes progress. Sequences that cannot run even alone
+  // are moved to `failed`.
   std::vector<StepChunk> schedule(std::vector<std::unique_ptr<Sequence>>& failed);
 
   // Caches the sequence's computed prompt so waiting requests sharing it can reuse it. Only

@@ -61,6 +61,7 @@ void FakeBackend::release() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     held_ = false;
+    waiting_ = false;  // a later wait_until_waiting() waits for the next hold
   }
   cv_.notify_all();
 }
@@ -70,7 +71,10 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
   tokens += batch.n_tokens();
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (hold_at_ == forwards) held_ = true;
+    if (hold_at_ == forwards) {
+      held_ = true;
+      hold_at_ = 0;
+    }
     waiting_ = held_;
     cv_.notify_all();
     cv_.wait(lock, [&] { return !held_; });
