@@ -32,8 +32,9 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   if (!header.is_object()) throw Error(path + ": invalid safetensors header: not an object");
   for (const auto& [name, desc] : header.items()) {
     if (name == "__metadata__") continue;
+    const std::string& tensor_name = name;  // clang 14 cannot capture a structured binding
     auto bad = [&](const std::string& what) {
-      throw Error(path + ": invalid safetensors tensor '" + name + "': " + what);
+      throw Error(path + ": invalid safetensors tensor '" + tensor_name + "': " + what);
     };
     if (!desc.is_object() || !desc.contains("dtype") || !desc.contains("shape") ||
         !desc.contains("data_offsets")) {
