@@ -54,6 +54,10 @@ struct Engine::Impl {
   void fail_sequence(std::unique_ptr<Sequence> seq, const std::string& error);
   void after_generate_logits(Sequence* seq, const float* row);
   bool append_token(Sequence* seq, int32_t token, const TokenLogprob* lp);
+  bool jump_forward(Sequence* seq, int32_t sampled, const TokenLogprob* lp);
+  bool append_forced(Sequence* seq, const std::string& text);
+  std::vector<int32_t> forced_run(const TokenConstraint& con, int32_t state,
+                                  const std::string& text, bool& whole) const;
   void after_score_prefix(Sequence* seq);
   void after_score_chunk(Sequence* seq, int first_pos, int n, int first_row,
                          const model::Logits& logits);
@@ -227,7 +231,13 @@ void Engine::Impl::intake() {
       finish_generate(raw, FinishReason::Length);
       continue;
     }
+    Sequence* raw = seq.get();
     scheduler->enqueue(std::move(seq));
+    // Text forced before anything is sampled (a JSON object's opening) runs with the prompt.
+    if (raw->kind == SeqKind::Generate && options.jump_forward) {
+      const auto& con = raw->gen->request.sampling.constraint;
+      if (con) append_forced(raw, con->forced_text(raw->gen->constraint_state));
+    }
   }
   for (RequestId id : cancel_ids) cancel_now(id);
   if (!clears.empty()) cache->clear();
@@ -405,18 +415,76 @@ void Engine::Impl::after_generate_logits(Sequence* s, const float* row) {
     finish_generate(s, is_stop_id ? FinishReason::Stop : FinishReason::Eos);
     return;
   }
-  if (!append_token(s, tok, sp.logprobs > 0 ? &lp : nullptr)) return;
-  // Jump-forward: text the constraint forces is appended without sampling.
-  if (con) {
-    std::string forced = con->forced_text(g.constraint_state);
-    if (!forced.empty()) {
-      for (int32_t t : tokenizer->encode(forced, false)) {
-        if (con->next_state(g.constraint_state, t) < 0) break;
-        if (!append_token(s, t, nullptr)) return;
-      }
-    }
+  const TokenLogprob* lpp = sp.logprobs > 0 ? &lp : nullptr;
+  if (con && options.jump_forward) {
+    if (!jump_forward(s, tok, lpp)) return;
+  } else if (!append_token(s, tok, lpp)) {
+    return;
   }
   s->decoding = s->pending() == 1;
+}
+
+// The tokens of `text` (tokenized on its own) as far as the constraint accepts them from
+// `state`; `whole` tells whether they spell all of it. A tokenizer that adds bytes of its own
+// (a SentencePiece dummy space) yields nothing.
+std::vector<int32_t> Engine::Impl::forced_run(const TokenConstraint& con, int32_t state,
+                                              const std::string& text, bool& whole) const {
+  std::vector<int32_t> toks = tokenizer->encode(text, false);
+  std::string spelled;
+  for (int32_t t : toks) spelled += tokenizer->token_bytes(t);
+  whole = false;
+  if (spelled != text) return {};
+  size_t n = 0;
+  for (; n < toks.size(); ++n) {
+    state = con.next_state(state, toks[n]);
+    if (state < 0) break;
+  }
+  whole = n == toks.size();
+  toks.resize(n);
+  return toks;
+}
+
+// Appends forced text without sampling (logprob 0); returns false when the request finished.
+bool Engine::Impl::append_forced(Sequence* s, const std::string& text) {
+  bool whole = false;
+  for (int32_t t :
+       forced_run(*s->gen->request.sampling.constraint, s->gen->constraint_state, text, whole)) {
+    ++local.forced_tokens;
+    if (!append_token(s, t, nullptr)) return false;
+  }
+  return true;
+}
+
+// Appends the sampled token and whatever text the constraint then forces. The sampled token
+// has no KV yet (it runs next step), so it is re-tokenized together with the forced text at no
+// cost: "a" + "\",\"b" may become the tokens "a\"," + "\"b" that the model would have seen for
+// that text. The forced tokens run as one chunk in the next step. Returns false when the
+// request finished.
+bool Engine::Impl::jump_forward(Sequence* s, int32_t sampled, const TokenLogprob* lp) {
+  GenerateState& g = *s->gen;
+  const TokenConstraint& con = *g.request.sampling.constraint;
+  const int32_t before = g.constraint_state;
+  const int32_t after = con.next_state(before, sampled);
+  std::string forced = after >= 0 && !con.finished(after) ? con.forced_text(after) : std::string();
+  if (forced.empty()) return append_token(s, sampled, lp);
+  const std::string& piece = tokenizer->token_bytes(sampled);
+  // Only a token that starts a character and is plain text can be re-read as text.
+  bool whole = false;
+  std::vector<int32_t> run;
+  if (!piece.empty() && (static_cast<unsigned char>(piece[0]) & 0xC0) != 0x80 &&
+      !tokenizer->is_special(sampled))
+    run = forced_run(con, before, piece + forced, whole);
+  if (!whole || run.empty()) {  // keep the sampled token, force the rest on its own
+    if (!append_token(s, sampled, lp)) return false;
+    return append_forced(s, forced);
+  }
+  for (size_t i = 0; i < run.size(); ++i) {
+    // The sampled token's logprob belongs to it only if re-tokenizing kept it.
+    const TokenLogprob* l = i == 0 && run[0] == sampled ? lp : nullptr;
+    if (i > 0) ++local.forced_tokens;
+    if (!append_token(s, run[i], l)) return false;
+  }
+  return true;
 }
 
 // Adds one output token; returns false when the request finished with it.

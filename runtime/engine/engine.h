@@ -17,6 +17,9 @@ struct EngineOptions {
   int max_running = 64;                 // sequences decoded together
   bool radix_cache = true;              // off: every request prefills from scratch
   uint64_t default_seed = 0;
+  // Constrained requests: text the constraint forces is appended without sampling and run in
+  // one multi-token chunk. Off: every token is sampled (under the same mask).
+  bool jump_forward = true;
 };
 
 struct EngineStats {
@@ -25,6 +28,7 @@ struct EngineStats {
   uint64_t prefill_tokens = 0;  // tokens computed in prompt chunks (recomputes included)
   uint64_t cached_tokens = 0;   // prompt tokens served from the radix cache (first admission)
   uint64_t decode_tokens = 0;   // tokens computed one per step after being sampled
+  uint64_t forced_tokens = 0;   // output tokens appended by jump-forward, not sampled
   uint64_t max_batch_seqs = 0;  // largest number of sequences in one step
   uint64_t preemptions = 0;     // sequences whose KV was dropped, to be recomputed later
   int pages_total = 0;
