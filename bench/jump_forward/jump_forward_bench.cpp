@@ -9,6 +9,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "constraint/constraint_factory.h"
@@ -22,16 +23,23 @@ using namespace sgp;
 
 namespace {
 
-std::string shell(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (fgets(buf, sizeof buf, p)) out += buf;
+// The CPU model from /proc/cpuinfo and the commit, for the result file.
+std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+std::string commit() {
+  char buf[64] = {0};
+  if (FILE* p = popen("git -C " SGP_SOURCE_DIR " rev-parse --short HEAD 2>/dev/null", "r")) {
+    if (!fgets(buf, sizeof buf, p)) buf[0] = 0;
     pclose(p);
   }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  while (!out.empty() && out.front() == ' ') out.erase(out.begin());
-  return out;
+  std::string c(buf);
+  if (!c.empty() && c.back() == '\n') c.pop_back();
+  return c;
 }
 
 const char* kSchema = R"({
@@ -172,10 +180,10 @@ int main(int argc, char** argv) {
   j["bench"] = "jump-forward";
   j["date"] = date;
   j["machine"] = {
-      {"cpu", shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")},
-      {"cores", shell("nproc")},
+      {"cpu", cpu_name()},
+      {"cores", std::thread::hardware_concurrency()},
       {"note", "shared with other jobs: compare ratios and counts, not absolute times"}};
-  j["commit"] = shell("git -C " SGP_SOURCE_DIR " rev-parse --short HEAD 2>/dev/null");
+  j["commit"] = commit();
   j["model"] = std::filesystem::path(path).filename().string();
   j["inputs"] = {{"requests", n},          {"fields", schema["properties"].size()},
                  {"sampling", "greedy"},   {"max_tokens", 256},
