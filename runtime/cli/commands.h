@@ -13,5 +13,6 @@ struct ExitCode {
 void register_check(CLI::App& app, ExitCode& exit);
 void register_graph(CLI::App& app, ExitCode& exit);
 void register_run(CLI::App& app, ExitCode& exit);
+void register_repl(CLI::App& app, ExitCode& exit);
 
 }  // namespace sgp::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   sgp::cli::register_check(app, exit);
   sgp::cli::register_graph(app, exit);
   sgp::cli::register_run(app, exit);
+  sgp::cli::register_repl(app, exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

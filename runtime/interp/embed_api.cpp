@@ -1,0 +1,160 @@
+// The C++ embedding API (include/sgp/sgp.hpp) over the interpreter and the local engine.
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "compiler/compile.h"
+#include "interp/interpreter.h"
+#include "sgp/sgp.hpp"
+
+namespace sgp {
+
+struct Model::Impl {
+  std::shared_ptr<interp::LocalModelClient> client;
+};
+
+Model::~Model() = default;
+
+std::shared_ptr<Model> Model::load(const ModelOptions& o) {
+  interp::LoadOptions lo;
+  lo.threads = o.threads;
+  lo.kv_memory_bytes = o.kv_memory_bytes;
+  lo.radix_cache = o.radix_cache;
+  std::string path = o.path.empty() ? interp::default_model_path() : o.path;
+  if (path.empty()) throw Error("no model path given and no default model found");
+  auto m = std::make_shared<Model>();
+  m->impl = std::make_shared<Impl>();
+  m->impl->client = interp::load_local_model(path, lo);
+  return m;
+}
+
+std::string Model::name() const {
+  return impl->client->name();
+}
+
+struct Program::Impl {
+  std::shared_ptr<const graph::Program> program;
+};
+
+static Program make_program(compiler::CompileResult r) {
+  if (!r.ok()) throw Error(r.format_diagnostics());
+  Program p;
+  auto impl = std::make_shared<Program::Impl>();
+  impl->program = std::make_shared<const graph::Program>(std::move(r.program));
+  p.impl = impl;
+  return p;
+}
+
+Program Program::compile_file(const std::string& path) {
+  compiler::CompileOptions o;
+  o.require_main = true;
+  return make_program(compiler::compile_file(path, o));
+}
+
+Program Program::compile_source(const std::string& name, const std::string& text) {
+  compiler::CompileOptions o;
+  o.require_main = true;
+  return make_program(compiler::compile_source(name, text, o));
+}
+
+struct Cancellation::Impl {
+  std::shared_ptr<interp::CancelToken> token = std::make_shared<interp::CancelToken>();
+};
+
+Cancellation::Cancellation() : impl(std::make_shared<Impl>()) {}
+void Cancellation::cancel() {
+  impl->token->cancel();
+}
+
+struct Runtime::Impl {
+  std::shared_ptr<Model> model;
+  interp::asio::io_context io{1};
+  interp::asio::executor_work_guard<interp::asio::io_context::executor_type> work{
+      io.get_executor()};
+  std::thread thread;
+  std::mutex mu;
+  interp::HostFunctions hosts;
+
+  interp::RunOptions convert(const RunOptions& o) {
+    interp::RunOptions r;
+    r.greedy = o.greedy;
+    r.max_steps = o.max_steps;
+    r.cancel = o.cancel.impl->token;
+    if (o.on_text) r.on_text = [f = o.on_text](const std::string& s) { f(s); };
+    if (o.on_print) r.on_print = [f = o.on_print](const std::string& s) { f(s); };
+    return r;
+  }
+
+  std::shared_ptr<interp::Interpreter> interpreter(const Program& p) {
+    if (!p.impl) throw Error("run: the program was not compiled");
+    std::lock_guard<std::mutex> lock(mu);
+    return std::make_shared<interp::Interpreter>(io.get_executor(), model->impl->client,
+                                                 p.impl->program, hosts);
+  }
+};
+
+Runtime::Runtime(std::shared_ptr<Model> model) : impl_(std::make_unique<Impl>()) {
+  if (!model || !model->impl) throw Error("Runtime needs a loaded model");
+  impl_->model = std::move(model);
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+Runtime::~Runtime() {
+  impl_->work.reset();
+  impl_->io.stop();
+  impl_->thread.join();
+}
+
+void Runtime::bind(const std::string& name, HostFunction fn) {
+  auto wrapped = interp::make_sync_host_function([fn = std::move(fn)](const interp::List& args) {
+    return interp::from_json(fn(interp::to_json(interp::Value(args))));
+  });
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->hosts[name] = std::move(wrapped);
+}
+
+void Runtime::bind_async(const std::string& name, AsyncHostFunction fn) {
+  interp::HostFunction wrapped = [fn = std::move(fn)](interp::List args, interp::HostDone done) {
+    fn(interp::to_json(interp::Value(std::move(args))), [done](Json result, std::string error) {
+      done(interp::HostResult{interp::from_json(result), std::move(error)});
+    });
+  };
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->hosts[name] = std::move(wrapped);
+}
+
+boost::asio::any_io_executor Runtime::executor() const {
+  return impl_->io.get_executor();
+}
+
+static interp::Map args_map(const Json& args) {
+  if (args.is_null()) return {};
+  if (!args.is_object()) throw Error("run: arguments must be a JSON object");
+  return interp::from_json(args).as_map();
+}
+
+boost::asio::awaitable<Json> Runtime::run_async(Program program, Json args, RunOptions options) {
+  auto in = impl_->interpreter(program);
+  interp::Value v = co_await in->run_main(args_map(args), impl_->convert(options));
+  co_return interp::to_json(v);
+}
+
+Json Runtime::run(const Program& program, const Json& args, RunOptions options) {
+  if (impl_->io.get_executor().running_in_this_thread())
+    throw Error("Runtime::run called on the runtime's own thread (use run_async)");
+  auto in = impl_->interpreter(program);
+  std::promise<Json> done;
+  auto fut = done.get_future();
+  interp::Map a = args_map(args);
+  interp::asio::co_spawn(impl_->io, in->run_main(std::move(a), impl_->convert(options)),
+                         [&done, in](std::exception_ptr e, interp::Value v) {
+                           if (e)
+                             done.set_exception(e);
+                           else
+                             done.set_value(interp::to_json(v));
+                         });
+  return fut.get();
+}
+
+}  // namespace sgp
