@@ -45,6 +45,10 @@ struct EngineStats {
 // tree), then call on_done. A prompt is cached as soon as it is prefilled, and a waiting
 // request whose prefix another request is still prefilling waits for it instead of
 // computing it twice.
+// Jump-forward (EngineOptions::jump_forward): where a request's constraint forces text, it is
+// appended without sampling — at the start together with the prompt, later re-tokenized with
+// the just-sampled token (which has no KV yet, so nothing is rolled back) — and the run is
+// computed as one multi-token chunk in the next step. Forced tokens get logprob 0.
 class Engine {
  public:
   Engine(std::unique_ptr<model::Backend> backend, std::shared_ptr<model::Tokenizer> tokenizer,
