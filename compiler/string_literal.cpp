@@ -4,25 +4,9 @@
 #include <algorithm>
 #include <cstdlib>
 
-namespace sgp::compiler {
+#include "sgp/utf8.h"
 
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+namespace sgp::compiler {
 
 namespace {
 bool parse_hex(std::string_view s, uint32_t& v) {
@@ -88,7 +72,7 @@ bool decode_escape(std::string_view esc, std::string_view next, std::string& out
       error = "invalid unicode escape '" + std::string(esc) + "': not a code point";
       return false;
     }
-    append_utf8(cp, out);
+    append_utf8(out, cp);
     return true;
   }
   parse_hex(esc.substr(2), cp);
@@ -96,7 +80,7 @@ bool decode_escape(std::string_view esc, std::string_view next, std::string& out
     uint32_t lo = 0;
     if (next.size() >= 6 && next[0] == '\\' && next[1] == 'u' && parse_hex(next.substr(2, 4), lo) &&
         lo >= 0xDC00 && lo <= 0xDFFF) {
-      append_utf8(0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00), out);
+      append_utf8(out, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
       consumed_next = 6;
       return true;
     }
@@ -107,7 +91,7 @@ bool decode_escape(std::string_view esc, std::string_view next, std::string& out
     error = "invalid unicode escape '" + std::string(esc) + "': unpaired surrogate";
     return false;
   }
-  append_utf8(cp, out);
+  append_utf8(out, cp);
   return true;
 }
 

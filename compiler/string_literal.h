@@ -14,8 +14,6 @@ namespace sgp::compiler {
 bool decode_escape(std::string_view esc, std::string_view next, std::string& out,
                    size_t& consumed_next, std::string& error);
 
-void append_utf8(uint32_t cp, std::string& out);
-
 // A piece of a triple-quoted literal: raw source text (subject to dedent) or anything else
 // (an escape's value or an interpolation), which is never stripped and ends indentation.
 struct LiteralPiece {

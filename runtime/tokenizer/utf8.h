@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sgp/utf8.h"
 #include "tokenizer/unicode_class.h"
 
 namespace sgp::model {
@@ -28,6 +29,6 @@ size_t utf8_valid_length(std::string_view s, size_t i);
 size_t utf8_prefix_length(std::string_view s, size_t i, bool& incomplete);
 
 void decode_utf8(std::string_view s, std::vector<CodeUnit>& out);
-void append_utf8(std::string& out, uint32_t cp);
+using sgp::append_utf8;
 
 }  // namespace sgp::model
