@@ -117,8 +117,19 @@ ModelConfig config_from_hf(const nlohmann::json& j) {
   c.rms_eps = static_cast<float>(num("rms_norm_eps", 1e-6, false));
   c.rope_theta = static_cast<float>(num("rope_theta", 10000.0, false));
   c.tied_embeddings = j.value("tie_word_embeddings", false);
-  if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
-    const auto& r = j["rope_scaling"];
+  // Transformers 5 writes the rope base and scaling into one `rope_parameters` object; older
+  // exports use a top-level `rope_theta` and a `rope_scaling` object.
+  const char* rope_key =
+      j.contains("rope_scaling") && j["rope_scaling"].is_object()         ? "rope_scaling"
+      : j.contains("rope_parameters") && j["rope_parameters"].is_object() ? "rope_parameters"
+                                                                          : nullptr;
+  if (rope_key && !j.contains("rope_theta") && j[rope_key].contains("rope_theta")) {
+    if (!j[rope_key]["rope_theta"].is_number())
+      throw Error(std::string("config.json: '") + rope_key + ".rope_theta' is not a number");
+    c.rope_theta = j[rope_key]["rope_theta"].get<float>();
+  }
+  if (rope_key) {
+    const auto& r = j[rope_key];
     c.rope_scaling.type = r.value("rope_type", r.value("type", std::string()));
     if (c.rope_scaling.type == "default") c.rope_scaling.type = "";
     c.rope_scaling.factor = r.value("factor", 1.0f);

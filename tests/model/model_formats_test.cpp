@@ -13,6 +13,7 @@
 
 #include "model/backend.h"
 #include "model/gguf_file.h"
+#include "model/model_config.h"
 #include "sgp/error.h"
 #include "tests/model/gguf_writer.h"
 
@@ -260,4 +261,34 @@ TEST_CASE("formats: unsupported architectures and broken folders are named") {
                        sgp::Error);
   fs::remove_all(dir);
   CHECK_THROWS_WITH_AS(load_cpu_backend(dir), doctest::Contains("cannot open"), sgp::Error);
+}
+
+TEST_CASE(
+    "formats: config.json rope settings from rope_scaling or Transformers 5 rope_parameters") {
+  nlohmann::json base = {{"architectures", {"LlamaForCausalLM"}},
+                         {"model_type", "llama"},
+                         {"num_hidden_layers", 2},
+                         {"hidden_size", 64},
+                         {"num_attention_heads", 4},
+                         {"intermediate_size", 128},
+                         {"vocab_size", 100}};
+  nlohmann::json v5 = base;
+  v5["rope_parameters"] = {{"rope_type", "llama3"},   {"rope_theta", 500000.0},
+                           {"factor", 8.0},           {"low_freq_factor", 1.0},
+                           {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+  sgp::model::ModelConfig c5 = sgp::model::config_from_hf(v5);
+  CHECK(c5.rope_theta == doctest::Approx(500000.0f));
+  CHECK(c5.rope_scaling.type == "llama3");
+  CHECK(c5.rope_scaling.factor == doctest::Approx(8.0f));
+
+  nlohmann::json v4 = base;
+  v4["rope_theta"] = 250000.0;
+  v4["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+  sgp::model::ModelConfig c4 = sgp::model::config_from_hf(v4);
+  CHECK(c4.rope_theta == doctest::Approx(250000.0f));
+  CHECK(c4.rope_scaling.type == "linear");
+
+  nlohmann::json plain = base;
+  CHECK(sgp::model::config_from_hf(plain).rope_theta == doctest::Approx(10000.0f));
+  CHECK(sgp::model::config_from_hf(plain).rope_scaling.type.empty());
 }
