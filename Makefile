@@ -24,6 +24,16 @@ run: build model
 
 test: build model
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	@scripts/fuzz.sh smoke
 
 clean:
 	rm -rf $(BUILD)
+
+# Reliability (docs/reliability.md): long fuzz runs, and the whole suite under ASan + UBSan.
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz test-asan
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run
+
+test-asan: deps model
+	@scripts/sanitize.sh

@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh smoke            build, then the short ctest smoke runs (label `fuzz`)
 #   scripts/fuzz.sh run [targets]    build, then each target for $FUZZ_SECONDS (default 600),
 #                                    all at once under nice; logs and crashes in $FUZZ_BUILD/runs/
+#                                    (FUZZ_NO_BUILD=1: use the binaries already built)
 # Without clang++ it says so and exits 0: the gcc build still replays every seed and regression.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +45,7 @@ case "$mode" in
     ctest --test-dir "$FUZZ_BUILD" -L fuzz --output-on-failure -j"$JOBS"
     ;;
   run)
-    build
+    [ "${FUZZ_NO_BUILD:-0}" = 1 ] || build
     targets=("$@")
     [ ${#targets[@]} -eq 0 ] && targets=("${TARGETS_ALL[@]}")
     runs="$FUZZ_BUILD/runs"
@@ -69,7 +70,10 @@ case "$mode" in
     done
     for t in "${targets[@]}"; do
       execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$runs/$t/log" | awk '{print $2}')
-      echo "fuzz_$t: ${execs:-?} executions; crashes: $(ls "$runs/$t/crashes" | wc -l)"
+      # crash-, leak-, oom- and timeout- files are failures; slow-unit- ones only flag slow inputs.
+      bad=$(find "$runs/$t/crashes" -type f ! -name 'slow-unit-*' | wc -l)
+      slow=$(find "$runs/$t/crashes" -type f -name 'slow-unit-*' | wc -l)
+      echo "fuzz_$t: ${execs:-?} executions; failing inputs: $bad; slow inputs: $slow"
     done
     exit $status
     ;;
