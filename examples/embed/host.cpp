@@ -1,10 +1,12 @@
 // sgp_embed_host: a host application using the C++ API — host functions (sync, async, one that
 // throws), streaming, the awaitable run and cancellation. Prints a JSON report on stdout.
-#include <boost/asio/co_spawn.hpp>
 #include <cstdio>
 #include <future>
 #include <iostream>
-#include <sgp/sgp.hpp>
+// clang-format off
+#include <sgp/sgp.hpp>  // first: it includes what Boost 1.74's awaitable.hpp forgets
+#include <boost/asio/co_spawn.hpp>
+// clang-format on
 #include <thread>
 
 static const char* kSource = R"(
