@@ -13,25 +13,28 @@ deps:
 model:
 	@scripts/fetch_model.sh
 
-configure: deps
+configure: deps model
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) > /dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
-run: build model
+run: build
 	$(BUILD)/sgrun run examples/hello.sgp
 
-test: build model
+test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
-	@scripts/fuzz.sh smoke
 
 clean:
 	rm -rf $(BUILD)
 
 # Reliability (docs/reliability.md): long fuzz runs, and the whole suite under ASan + UBSan.
 FUZZ_SECONDS ?= 600
-.PHONY: fuzz test-asan
+# test-fuzz: a short libFuzzer smoke run of every target (clang build in build-fuzz).
+.PHONY: fuzz test-fuzz test-asan
+test-fuzz: deps
+	@scripts/fuzz.sh smoke
+
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run
 
