@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/cpu/dequant.h"
+#include "kernels/cpu/packed_rows.h"
 #include "kernels/cpu/vec_f32.h"
 #include "model/gguf_file.h"
 #include "sgp/error.h"
@@ -16,6 +17,7 @@ namespace {
 // sequentially (hardware prefetch) while uneven threads can still take more than their share.
 constexpr int kTasksPerThread = 4;
 constexpr int64_t kMinRows = 16;
+static_assert(kMinRows % kPackRows == 0, "tasks must cover whole packed groups");
 
 int64_t rows_per_task(int64_t rows, int threads) {
   int64_t per = (rows + threads * kTasksPerThread - 1) / (threads * kTasksPerThread);
@@ -36,7 +38,7 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
     const WeightView& w = *jobs[j].w;
     if (w.cols != cols) throw Error("matmul: weights disagree on the input width");
     require_supported(w.type, "weight");
-    need_act |= act_dot_for(w.type) != nullptr;
+    need_act |= act_dot_for(w.type) != nullptr || w.packed != nullptr;
     task_rows[j] = rows_per_task(w.rows, pool.size());
     first_task[j + 1] =
         first_task[j] + static_cast<int>((w.rows + task_rows[j] - 1) / task_rows[j]);
@@ -58,6 +60,24 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
     const WeightView& w = *job.w;
     const int64_t r0 = static_cast<int64_t>(task - first_task[j]) * task_rows[j];
     const int64_t r1 = std::min(w.rows, r0 + task_rows[j]);
+    if (w.packed != nullptr) {
+      PackedDotFn dot = packed_dot_for(w.type);
+      const size_t group_bytes = static_cast<size_t>(nb) * kPackedBlockBytes;
+      for (int t0 = 0; t0 < n_tok; t0 += kTokenTile) {
+        int t1 = std::min(n_tok, t0 + kTokenTile);
+        for (int64_t r = r0; r < r1; r += kPackRows) {
+          float* y = job.y + t0 * job.ldy + r;
+          dot(w.packed + r / kPackRows * group_bytes, scratch.xq.data() + t0 * nb, nb, t1 - t0, y,
+              job.ldy);
+          if (job.bias) {
+            for (int t = 0; t < t1 - t0; ++t) {
+              for (int k = 0; k < kPackRows; ++k) y[t * job.ldy + k] += job.bias[r + k];
+            }
+          }
+        }
+      }
+      return;
+    }
     if (ActDotFn dot = act_dot_for(w.type)) {
       for (int t0 = 0; t0 < n_tok; t0 += kTokenTile) {
         int t1 = std::min(n_tok, t0 + kTokenTile);

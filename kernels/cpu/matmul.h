@@ -17,6 +17,8 @@ struct WeightView {
   int64_t cols = 0;
   const uint8_t* data = nullptr;
   size_t row_bytes = 0;
+  // The same rows in PackedRows layout (packed_rows.h) where the backend made that copy.
+  const uint8_t* packed = nullptr;
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
 };
 

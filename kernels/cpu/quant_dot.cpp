@@ -99,7 +99,7 @@ inline __m256i block_products(__m256i q, __m256i w0, __m256i w1, const ActBlock&
     __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.hi));
     __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.lo));
     __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(q, hi), _mm256_set1_epi16(256));
-    __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, q), _mm256_set1_epi16(1));
+    __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(q, lo), _mm256_set1_epi16(1));
     return _mm256_add_epi32(ph, pl);
   }
 }
@@ -223,14 +223,15 @@ void quantize_activations(const float* x, ActBlock* out, int64_t n) {
       float a = std::fabs(x[j]);
       amax = a > amax ? a : amax;
     }
-    float d = amax / 32767.0f;
+    float d = amax / 32639.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
       int q = static_cast<int>(std::nearbyint(x[j] * id));
       out[b].q[j] = static_cast<int16_t>(q);
-      out[b].lo[j] = static_cast<uint8_t>(q & 0xFF);
-      out[b].hi[j] = static_cast<int8_t>(q >> 8);  // q = 256 * hi + lo
+      const int lo = static_cast<int8_t>(q & 0xFF);
+      out[b].lo[j] = static_cast<int8_t>(lo);
+      out[b].hi[j] = static_cast<int8_t>((q - lo) / 256);
       sum += q;
     }
     out[b].d = d;

@@ -12,7 +12,9 @@ struct ActBlock {
   float d;
   float s;
   int16_t q[32];
-  uint8_t lo[32];  // q split as 256 * hi + lo, for 8-bit multiply instructions
+  // q split as 256 * hi + lo with both parts signed bytes, for 8-bit multiply instructions;
+  // |q| <= 32639 keeps hi within int8.
+  int8_t lo[32];
   int8_t hi[32];
 };
 

@@ -7,7 +7,9 @@
 #include <new>
 
 #include "kernels/cpu/dequant.h"
+#include "kernels/cpu/packed_rows.h"
 #include "kernels/cpu/vec_f32.h"
+#include "model/mapped_file.h"
 #include "sgp/error.h"
 
 namespace sgp::model {
@@ -47,6 +49,24 @@ CpuBackend::CpuBackend(std::unique_ptr<ModelWeights> weights, const CpuOptions& 
   const ModelConfig& c = w_->config;
   kv_dim_ = c.n_head_kv * c.head_dim;
   page_floats_ = static_cast<size_t>(c.n_layer) * 2 * page_size_ * kv_dim_;
+  pack_weights();
+}
+
+void CpuBackend::pack_weights() {
+  auto pack = [&](kernels::WeightView& w, bool keep_source) {
+    if (!kernels::packable(w.type, w.rows, w.cols)) return;
+    std::vector<uint8_t>& buf = packed_.emplace_back(kernels::packed_bytes(w.rows, w.cols));
+    kernels::pack_rows(w.type, w.data, w.row_bytes, w.rows, w.cols, buf.data());
+    w.packed = buf.data();
+    // The mapped source is not read again by the forward pass, so its pages need not stay
+    // resident next to the copy (the embedding rows of a tied head still are).
+    if (!keep_source) release_pages(w.data, w.row_bytes * static_cast<size_t>(w.rows));
+  };
+  for (LayerWeights& L : w_->layers) {
+    for (kernels::WeightView* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
+      pack(*w, false);
+  }
+  pack(w_->output, w_->config.tied_embeddings);
 }
 
 void CpuBackend::allocate_kv(int n_pages) {

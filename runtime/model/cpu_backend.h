@@ -33,10 +33,12 @@ class CpuBackend : public Backend {
     return kv_.data() + static_cast<size_t>(page) * page_floats_ +
            (static_cast<size_t>(layer * 2 + kv) * page_size_ + slot) * kv_dim_;
   }
+  void pack_weights();
   void validate(const ForwardBatch& batch) const;
   void attention(int layer, const ForwardBatch& batch);
 
   std::unique_ptr<ModelWeights> w_;
+  std::vector<std::vector<uint8_t>> packed_;  // what the views' `packed` pointers point into
   kernels::ThreadPool pool_;
   kernels::Rope rope_;
   kernels::MatmulScratch mm_;

@@ -13,6 +13,7 @@
 #include "kernels/cpu/ggml_types.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/packed_rows.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -124,6 +125,57 @@ TEST_CASE("matmul: several jobs, biases, tokens and thread counts") {
           }
         }
         CHECK(bad == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("matmul: packed Q4_0/Q4_1 rows match the formula and are batch-invariant") {
+  std::mt19937 rng(13);
+  const int cols = 320, rows = 48, n_tok = 7;
+  for (uint32_t type : {2u, 3u}) {
+    INFO("type " << type_name(type));
+    if (!packable(type, rows, cols)) {
+      MESSAGE("this build has no packed kernel (needs AVX2, FMA, F16C)");
+      CHECK(!packed_dot_for(type));
+      continue;
+    }
+    CHECK(!packable(type, rows + 4, cols));
+    CHECK(!packable(8u, rows, cols));
+    auto w = random_rows(type, rows, cols, rng);
+    std::vector<uint8_t> packed(packed_bytes(rows, cols));
+    pack_rows(type, w.data(), row_bytes(type, cols), rows, cols, packed.data());
+    WeightView v{type, rows, cols, w.data(), row_bytes(type, cols)};
+    v.packed = packed.data();
+    auto x = random_vec(n_tok * cols, rng, 3.0f);
+    x[5 * cols + 77] = 400.0f;  // an outlier inside one block of one token
+    auto bias = random_vec(rows, rng);
+    for (int threads : {1, 2}) {
+      ThreadPool pool(threads);
+      MatmulScratch scratch;
+      std::vector<float> y(n_tok * rows);
+      MatmulJob job{&v, y.data(), rows, bias.data()};
+      matmul(pool, scratch, x.data(), n_tok, &job, 1);
+      std::vector<float> row(cols);
+      int bad = 0;
+      for (int r = 0; r < rows; ++r) {
+        dequantize_row(type, w.data() + r * row_bytes(type, cols), row.data(), cols);
+        for (int t = 0; t < n_tok; ++t) {
+          double want = bias[r], mag = std::fabs(want);
+          for (int i = 0; i < cols; ++i) {
+            want += static_cast<double>(row[i]) * x[t * cols + i];
+            mag += std::fabs(static_cast<double>(row[i]) * x[t * cols + i]);
+          }
+          if (std::fabs(y[t * rows + r] - want) > 2e-4 * mag + 1e-5) ++bad;
+        }
+      }
+      CHECK(bad == 0);
+      // Each token alone gives bit-identical results to the batch.
+      for (int t = 0; t < n_tok; ++t) {
+        std::vector<float> y1(rows);
+        MatmulJob one{&v, y1.data(), rows, bias.data()};
+        matmul(pool, scratch, x.data() + t * cols, 1, &one, 1);
+        CHECK(std::memcmp(y1.data(), &y[t * rows], rows * sizeof(float)) == 0);
       }
     }
   }
