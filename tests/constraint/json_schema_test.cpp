@@ -112,8 +112,9 @@ TEST_CASE("bad schemas are errors that point at the problem") {
             .find("/properties/a/type") != std::string::npos);
   CHECK(schema_error(R"({"type":"object","properties":{"a":{"type":"string"}},"required":["b"]})")
             .find("'b'") != std::string::npos);
-  CHECK(schema_error(R"({"type":"integer","minimum":3})").find("'minimum' is not supported") !=
-        std::string::npos);
+  CHECK(
+      schema_error(R"({"type":"integer","multipleOf":3})").find("'multipleOf' is not supported") !=
+      std::string::npos);
   CHECK(schema_error(
             R"({"$defs":{"n":{"type":"array","items":{"$ref":"#/$defs/n"}}},"$ref":"#/$defs/n"})")
             .find("recursive") != std::string::npos);
@@ -127,10 +128,103 @@ TEST_CASE("bad schemas are errors that point at the problem") {
   CHECK(schema_error(R"({"enum":[]})").find("/enum") != std::string::npos);
   CHECK(schema_error(R"({"type":"object",)").find("not valid JSON") != std::string::npos);
   CHECK(schema_error(R"({"$ref":"#/nowhere"})").find("cannot resolve") != std::string::npos);
-  CHECK(schema_error(R"({"type":"string","format":"email"})").find("email") != std::string::npos);
+  CHECK(schema_error(R"({"type":"string","format":"hostname"})").find("'hostname'") !=
+        std::string::npos);
   CHECK_FALSE(validate_json_schema(std::string_view(
       R"({"type":"object","title":"T","description":"d","additionalProperties":false})")));
   CHECK_FALSE(validate_json_schema(nlohmann::json::parse(R"({"type":"boolean"})")));
+}
+
+TEST_CASE("integer and number bounds") {
+  Dfa i = schema_dfa(R"({"type":"integer","minimum":-3,"exclusiveMaximum":10})");
+  for (int n = -20; n <= 20; ++n) CHECK(i.full_match(std::to_string(n)) == (n >= -3 && n < 10));
+  Dfa f = schema_dfa(R"({"type":"integer","minimum":1.5,"maximum":4.5})");
+  for (int n = 0; n <= 6; ++n) CHECK(f.full_match(std::to_string(n)) == (n >= 2 && n <= 4));
+  Dfa pos = schema_dfa(R"({"type":"integer","exclusiveMinimum":0})");
+  CHECK(pos.full_match("1"));
+  CHECK(pos.full_match("9999999999999999"));
+  CHECK_FALSE(pos.full_match("0"));
+  CHECK_FALSE(pos.full_match("-4"));
+  Dfa unit = schema_dfa(R"({"type":"number","minimum":0,"maximum":1})");
+  for (const char* ok : {"0", "1", "0.5", "0.25", "0.999"}) CHECK(unit.full_match(ok));
+  for (const char* bad : {"-0.5", "1.5", "2", "-1", "1e0"}) CHECK_FALSE(unit.full_match(bad));
+  CHECK(schema_error(R"({"type":"number","minimum":0.5})").find("whole numbers") !=
+        std::string::npos);
+  CHECK(schema_error(R"({"type":"integer","minimum":5,"maximum":4})").find("minimum/maximum") !=
+        std::string::npos);
+  CHECK(schema_error(R"({"type":"integer","exclusiveMinimum":true})").find("draft 4") !=
+        std::string::npos);
+}
+
+TEST_CASE("oneOf is accepted when its branches are provably exclusive, refused otherwise") {
+  Dfa d = schema_dfa(R"({"oneOf":[{"type":"string","maxLength":3},{"type":"integer"},
+      {"type":"object","properties":{"kind":{"const":"a"},"x":{"type":"integer"}},"required":["kind","x"]},
+      {"type":"object","properties":{"kind":{"const":"b"}},"required":["kind"]}]})");
+  for (const char* ok : {R"("ab")", "12", R"({"kind":"a","x":1})", R"({"kind":"b"})"})
+    CHECK(d.full_match(ok));
+  CHECK_FALSE(d.full_match(R"({"kind":"c"})"));
+  CHECK(schema_error(R"({"oneOf":[{"type":"integer"},{"type":"number"}]})")
+            .find("branches 0 and 1") != std::string::npos);
+  CHECK(schema_error(R"({"oneOf":[{"enum":[1,2]},{"const":2}]})").find("anyOf") !=
+        std::string::npos);
+  CHECK_FALSE(validate_json_schema(std::string_view(R"({"oneOf":[{"enum":[1,2]},{"const":3}]})")));
+}
+
+TEST_CASE("arrays: prefixItems then items, the older items array, items false") {
+  Dfa t = schema_dfa(R"({"type":"array","prefixItems":[{"type":"integer"},{"type":"boolean"}],
+                         "items":{"type":"null"},"minItems":1,"maxItems":4})");
+  for (const char* ok : {"[1]", "[1,true]", "[1,true,null]", "[1,true,null,null]"})
+    CHECK(t.full_match(ok));
+  for (const char* bad : {"[]", "[true]", "[1,null]", "[1,true,null,null,null]", "[1,true,1]"})
+    CHECK_FALSE(t.full_match(bad));
+  Dfa closed = schema_dfa(
+      R"({"type":"array","prefixItems":[{"type":"integer"},{"type":"integer"}],"items":false})");
+  for (const char* ok : {"[]", "[1]", "[1,2]"}) CHECK(closed.full_match(ok));
+  CHECK_FALSE(closed.full_match("[1,2,3]"));
+  Dfa old =
+      schema_dfa(R"({"type":"array","items":[{"const":"x"}],"additionalItems":{"type":"integer"},
+                          "minItems":2})");
+  CHECK(old.full_match(R"(["x",1,2])"));
+  CHECK_FALSE(old.full_match(R"(["x"])"));
+  CHECK(
+      schema_error(R"({"type":"array","prefixItems":[{"type":"null"}],"items":false,"minItems":2})")
+          .find("minItems") != std::string::npos);
+  CHECK(schema_error(R"({"type":"array","items":{"type":"null"},"uniqueItems":true})")
+            .find("uniqueItems") != std::string::npos);
+}
+
+TEST_CASE("objects: additionalProperties, maps, keywords beside combinators") {
+  CHECK_FALSE(validate_json_schema(std::string_view(
+      R"({"type":"object","properties":{"a":{"type":"null"}},"additionalProperties":{"type":"integer"}})")));
+  Dfa map = schema_dfa(R"({"type":"object","additionalProperties":{"type":"integer"}})");
+  for (const char* ok : {"{}", R"({"a":1})", R"({"a":1,"b c":-2})"}) CHECK(map.full_match(ok));
+  CHECK_FALSE(map.full_match(R"({"a":"x"})"));
+  CHECK(
+      schema_error(R"({"type":"object","additionalProperties":3})").find("/additionalProperties") !=
+      std::string::npos);
+  CHECK(schema_error(R"({"$defs":{"a":{"type":"null"}},"$ref":"#/$defs/a","maxLength":2})")
+            .find("'maxLength' beside '$ref'") != std::string::npos);
+  CHECK(schema_error(R"({"type":"object","anyOf":[{"type":"null"}]})")
+            .find("'type' beside 'anyOf'") != std::string::npos);
+  CHECK(schema_error(R"({"enum":["a","bb"],"maxLength":1})").find("'maxLength' beside 'enum'") !=
+        std::string::npos);
+  Dfa typed_enum = schema_dfa(R"({"type":"string","enum":["a",1,null]})");
+  CHECK(typed_enum.full_match(R"("a")"));
+  CHECK_FALSE(typed_enum.full_match("1"));
+  CHECK(schema_error(R"({"type":"string","const":1})").find("const/enum") != std::string::npos);
+  Dfa nested = schema_dfa(R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"type":"boolean"}},
+                             "type":"array","items":{"$ref":"#/$defs/a"}})");
+  CHECK(nested.full_match("[true,false]"));
+}
+
+TEST_CASE("schema errors carry the JSON pointer of the offending node") {
+  try {
+    json_schema_to_regex(Json::parse(R"({"type":"object","properties":{"a":{"type":"strng"}}})"));
+    FAIL("no error");
+  } catch (const SchemaError& e) {
+    CHECK(e.pointer() == "/properties/a/type");
+    CHECK(e.reason() == "unknown type 'strng'");
+  }
 }
 
 TEST_CASE("choices compile to exactly the listed strings") {

@@ -41,6 +41,9 @@ const char* format_pattern(const std::string& format) {
   if (format == "time") return R"(^\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$)";
   if (format == "date-time") return R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$)";
   if (format == "uuid") return R"(^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$)";
+  if (format == "ipv4")
+    return R"(^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$)";
+  if (format == "email") return R"(^[^@\s]+@[^@\s]+\.[^@\s]+$)";
   return nullptr;
 }
 
@@ -62,6 +65,11 @@ std::optional<std::string> validate(const Json& value, const Json& schema, const
     for (const Json& sub : schema["anyOf"]) any = any || !validate(value, sub, root);
     if (!any) return "matches no anyOf branch";
   }
+  if (schema.contains("oneOf")) {
+    int matching = 0;
+    for (const Json& sub : schema["oneOf"]) matching += !validate(value, sub, root);
+    if (matching != 1) return "matches " + std::to_string(matching) + " oneOf branches";
+  }
   if (schema.contains("allOf")) {
     for (const Json& sub : schema["allOf"])
       if (auto e = validate(value, sub, root)) return "allOf: " + *e;
@@ -75,6 +83,15 @@ std::optional<std::string> validate(const Json& value, const Json& schema, const
       for (const Json& x : t) ok = ok || has_type(value, x.get<std::string>());
     }
     if (!ok) return "wrong type: " + value.dump();
+  }
+  if (value.is_number()) {
+    const double x = value.get<double>();
+    if (schema.contains("minimum") && x < schema["minimum"].get<double>()) return "below minimum";
+    if (schema.contains("maximum") && x > schema["maximum"].get<double>()) return "above maximum";
+    if (schema.contains("exclusiveMinimum") && x <= schema["exclusiveMinimum"].get<double>())
+      return "not above exclusiveMinimum";
+    if (schema.contains("exclusiveMaximum") && x >= schema["exclusiveMaximum"].get<double>())
+      return "not below exclusiveMaximum";
   }
   if (value.is_string()) {
     const std::string& s = value.get_ref<const std::string&>();
@@ -99,9 +116,11 @@ std::optional<std::string> validate(const Json& value, const Json& schema, const
     for (const auto& [k, v] : value.items()) {
       if (schema.contains("properties") && schema["properties"].contains(k)) {
         if (auto e = validate(v, schema["properties"][k], root)) return k + ": " + *e;
-      } else if (schema.contains("additionalProperties") &&
-                 schema["additionalProperties"] == false) {
-        return "unexpected property " + k;
+      } else if (schema.contains("additionalProperties")) {
+        const Json& extra = schema["additionalProperties"];
+        if (extra == false) return "unexpected property " + k;
+        if (extra.is_object())
+          if (auto e = validate(v, extra, root)) return k + " (additional): " + *e;
       }
     }
   }
@@ -110,10 +129,23 @@ std::optional<std::string> validate(const Json& value, const Json& schema, const
       return "too few items";
     if (schema.contains("maxItems") && value.size() > schema["maxItems"].get<size_t>())
       return "too many items";
-    if (schema.contains("items")) {
-      for (size_t i = 0; i < value.size(); ++i)
-        if (auto e = validate(value[i], schema["items"], root))
-          return "[" + std::to_string(i) + "]: " + *e;
+    // Positional schemas (prefixItems, or an items array), then one schema for the rest.
+    const Json* prefix = nullptr;
+    const Json* rest = nullptr;
+    if (schema.contains("prefixItems")) {
+      prefix = &schema["prefixItems"];
+      if (schema.contains("items")) rest = &schema["items"];
+    } else if (schema.contains("items") && schema["items"].is_array()) {
+      prefix = &schema["items"];
+      if (schema.contains("additionalItems")) rest = &schema["additionalItems"];
+    } else if (schema.contains("items")) {
+      rest = &schema["items"];
+    }
+    for (size_t i = 0; i < value.size(); ++i) {
+      const Json* sub = prefix && i < prefix->size() ? &(*prefix)[i] : rest;
+      if (!sub) continue;
+      if (*sub == false) return "item " + std::to_string(i) + " not allowed";
+      if (auto e = validate(value[i], *sub, root)) return "[" + std::to_string(i) + "]: " + *e;
     }
   }
   return std::nullopt;
