@@ -52,7 +52,9 @@ struct Engine::Impl {
   void fail_score(const std::shared_ptr<ScoreJob>& job, const std::string& error);
   void finish_score(const std::shared_ptr<ScoreJob>& job);
   void fail_sequence(std::unique_ptr<Sequence> seq, const std::string& error);
-  void after_generate_logits(Sequence* seq, const float* row);
+  // `device_token` >= 0: the backend already drew the token (row is then unused).
+  void after_generate_logits(Sequence* seq, const float* row, int32_t device_token);
+  bool device_samples(const Sequence& seq) const;
   bool append_token(Sequence* seq, int32_t token, const TokenLogprob* lp);
   bool jump_forward(Sequence* seq, int32_t sampled, const TokenLogprob* lp);
   bool append_forced(Sequence* seq, const std::string& text);
@@ -309,9 +311,13 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
     sc.start_pos = s->n_computed;
     sc.pages = s->kv.pages;
     bool reaches_end = s->n_computed + c.n_tokens == static_cast<int>(s->tokens.size());
-    if (s->kind == SeqKind::Generate)
+    if (s->kind == SeqKind::Generate) {
       sc.logits = reaches_end ? model::LogitsMode::Last : model::LogitsMode::None;
-    else if (s->kind == SeqKind::ScoreChoice)
+      if (reaches_end && device_samples(*s)) {
+        sc.sample_on_device = true;
+        sc.sample = s->gen->sampler.device_draw();
+      }
+    } else if (s->kind == SeqKind::ScoreChoice)
       sc.logits = s->n_computed + c.n_tokens > s->logits_from ? model::LogitsMode::All
                                                               : model::LogitsMode::None;
     else
@@ -362,8 +368,11 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
     int my_first_row = batch.seqs[i].logits == model::LogitsMode::All ? row - n : row - 1;
     switch (s->kind) {
       case SeqKind::Generate:
-        if (batch.seqs[i].logits == model::LogitsMode::Last)
-          after_generate_logits(s, logits.row(my_first_row));
+        if (batch.seqs[i].logits == model::LogitsMode::Last) {
+          const int32_t drawn =
+              batch.seqs[i].sample_on_device ? logits.sampled.at(my_first_row) : -1;
+          after_generate_logits(s, logits.row(my_first_row), drawn);
+        }
         break;
       case SeqKind::ScorePrefix:
         if (s->pending() == 0) after_score_prefix(s);
@@ -376,39 +385,51 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
   }
 }
 
-void Engine::Impl::after_generate_logits(Sequence* s, const float* row) {
+// The backend may draw the token when nothing but temperature/min-p shapes the choice: no
+// constraint mask, no EOS ban before min_tokens, no penalties, top-k/top-p or logprobs.
+bool Engine::Impl::device_samples(const Sequence& s) const {
+  if (!backend->samples_on_device() || !s.gen) return false;
+  const SamplingParams& sp = s.gen->request.sampling;
+  // The token sampled from this step's logits is output token number output_len() + 1 - the
+  // last prompt token has no output yet, so output_len() is 0 at the end of the prefill.
+  return !sp.constraint && s.output_len() >= sp.min_tokens && s.gen->sampler.device_eligible();
+}
+
+void Engine::Impl::after_generate_logits(Sequence* s, const float* row, int32_t device_token) {
   GenerateState& g = *s->gen;
   const SamplingParams& sp = g.request.sampling;
   if (!s->prompt_cached && s->n_computed >= s->prompt_len) {
     s->prompt_cached = true;
     scheduler->cache_computed(*s, false);
   }
-  // Stop tokens: EOS (unless ignored) ends with Eos, listed ids with Stop.
-  std::vector<int32_t> enders;
-  if (!sp.ignore_eos) enders.assign(eos_ids.begin(), eos_ids.end());
-  std::vector<int32_t> eos_list = enders;
-  enders.insert(enders.end(), sp.stop_token_ids.begin(), sp.stop_token_ids.end());
-
-  TokenMask mask;
-  std::vector<uint64_t> allowed;
   const TokenConstraint* con = sp.constraint.get();
-  if (con) {
-    allowed.assign((static_cast<size_t>(backend->config().n_vocab) + 63) / 64, 0);
-    con->allowed_tokens(g.constraint_state, allowed);
-    mask.allowed = &allowed;
-    if (con->accepting(g.constraint_state)) mask.also_allowed = enders;
-  }
-  if (s->output_len() < sp.min_tokens) mask.banned = enders;
-
   TokenLogprob lp;
-  int32_t tok =
-      g.sampler.sample(std::span<const float>(row, static_cast<size_t>(backend->config().n_vocab)),
-                       mask, sp.logprobs > 0 ? &lp : nullptr);
+  int32_t tok = device_token;
   if (tok < 0) {
-    finish_generate(s, FinishReason::Error, "the constraint allows no token here");
-    return;
+    // Stop tokens: EOS (unless ignored) ends with Eos, listed ids with Stop.
+    std::vector<int32_t> enders;
+    if (!sp.ignore_eos) enders.assign(eos_ids.begin(), eos_ids.end());
+    enders.insert(enders.end(), sp.stop_token_ids.begin(), sp.stop_token_ids.end());
+
+    TokenMask mask;
+    std::vector<uint64_t> allowed;
+    if (con) {
+      allowed.assign((static_cast<size_t>(backend->config().n_vocab) + 63) / 64, 0);
+      con->allowed_tokens(g.constraint_state, allowed);
+      mask.allowed = &allowed;
+      if (con->accepting(g.constraint_state)) mask.also_allowed = enders;
+    }
+    if (s->output_len() < sp.min_tokens) mask.banned = enders;
+
+    tok = g.sampler.sample(
+        std::span<const float>(row, static_cast<size_t>(backend->config().n_vocab)), mask,
+        sp.logprobs > 0 ? &lp : nullptr);
+    if (tok < 0) {
+      finish_generate(s, FinishReason::Error, "the constraint allows no token here");
+      return;
+    }
   }
-  bool is_eos = std::find(eos_list.begin(), eos_list.end(), tok) != eos_list.end();
+  bool is_eos = !sp.ignore_eos && eos_ids.count(tok) > 0;
   bool is_stop_id =
       std::find(sp.stop_token_ids.begin(), sp.stop_token_ids.end(), tok) != sp.stop_token_ids.end();
   if (is_eos || is_stop_id) {

@@ -40,6 +40,53 @@ double Sampler::uniform() {
   return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
 }
 
+bool Sampler::device_eligible() const {
+  const SamplingParams& p = params_;
+  const bool greedy = p.temperature <= 0.0f || p.top_k == 1;
+  return p.logprobs == 0 && p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f &&
+         p.presence_penalty == 0.0f && (greedy || (p.top_k == 0 && p.top_p >= 1.0f));
+}
+
+model::RowSample Sampler::device_draw() {
+  model::RowSample r;
+  // top_k == 1 is greedy on the host too (one candidate), but still consumes a draw there.
+  r.temperature = params_.top_k == 1 ? 0.0f : params_.temperature;
+  r.min_p = params_.min_p;
+  if (params_.temperature > 0.0f) r.u = uniform();
+  return r;
+}
+
+int32_t sample_row(std::span<const float> logits, const model::RowSample& draw) {
+  const size_t n = logits.size();
+  int32_t chosen = -1;
+  float mx = kNegInf;
+  for (size_t t = 0; t < n; ++t)
+    if (logits[t] > mx) mx = logits[t], chosen = static_cast<int32_t>(t);
+  if (draw.temperature <= 0.0f || chosen < 0) return chosen;
+  const double inv_t = 1.0 / draw.temperature;
+  std::vector<double> p(n);
+  double sum = 0.0;
+  for (size_t t = 0; t < n; ++t) sum += p[t] = std::exp((logits[t] - mx) * inv_t);
+  if (draw.min_p > 0.0f) {
+    sum = 0.0;
+    for (size_t t = 0; t < n; ++t) {
+      if (p[t] < draw.min_p) p[t] = 0.0;
+      sum += p[t];
+    }
+  }
+  double r = draw.u * sum;
+  int32_t last = -1;
+  for (size_t t = 0; t < n; ++t) {
+    // The host's candidates: every finite logit, or those min_p kept (underflowed ones too).
+    const bool candidate = draw.min_p > 0.0f ? p[t] > 0.0 : logits[t] != kNegInf;
+    if (!candidate) continue;
+    last = static_cast<int32_t>(t);
+    if (r < p[t]) return last;
+    r -= p[t];
+  }
+  return last;
+}
+
 void Sampler::apply_penalties(std::vector<float>& x) const {
   const float rep = params_.repetition_penalty;
   if (rep != 1.0f && rep > 0.0f) {

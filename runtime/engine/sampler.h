@@ -11,6 +11,7 @@
 
 #include "engine/request.h"
 #include "engine/sampling_params.h"
+#include "model/forward_batch.h"
 
 namespace sgp::engine {
 
@@ -32,6 +33,12 @@ class Sampler {
   // Records a token that became part of the output (for the penalties).
   void accept(int32_t token);
 
+  // Whether a backend may draw this request's tokens (model::RowSample): no penalties, top-k,
+  // top-p or logprobs. The engine also checks that no mask applies this step.
+  bool device_eligible() const;
+  // The draw for the device, consuming the RNG exactly as sample() would for the same step.
+  model::RowSample device_draw();
+
  private:
   void apply_penalties(std::vector<float>& x) const;
   double uniform();
@@ -42,6 +49,10 @@ class Sampler {
   std::unordered_map<int32_t, int> output_counts_;
   std::vector<float> work_;
 };
+
+// The rule of model::RowSample on the host: what a backend's device sampler must reproduce
+// (the same token as Sampler::sample for the same draw). -1 for an empty row.
+int32_t sample_row(std::span<const float> logits, const model::RowSample& draw);
 
 // log-softmax of one logits row, computed in double for stability.
 void log_softmax(std::span<const float> logits, std::vector<float>& out);

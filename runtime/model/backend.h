@@ -29,6 +29,8 @@ class Backend {
 
   // Runs the model over a ragged batch, writing K/V into the pages and filling `out`.
   virtual void forward(const ForwardBatch& batch, Logits& out) = 0;
+  // Whether forward() honours SeqChunk::sample_on_device (else every row comes back whole).
+  virtual bool samples_on_device() const { return false; }
 };
 
 // Opens a GGUF file or a Hugging Face folder (config.json + *.safetensors) on the CPU.

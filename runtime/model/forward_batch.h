@@ -8,6 +8,17 @@ namespace sgp::model {
 
 enum class LogitsMode : uint8_t { None, Last, All };
 
+// A token draw the backend may make itself (Backend::samples_on_device), so that only the token
+// crosses back to the host. Same rule as the engine's Sampler without penalties, masks or top-k/
+// top-p: greedy (lowest id among equal maxima) when temperature <= 0; else walk the ids in order
+// over the weights exp((x - max) / temperature), keeping those >= min_p (relative to the most
+// likely token), and pick the first where u * total falls.
+struct RowSample {
+  float temperature = 0.0f;
+  float min_p = 0.0f;
+  double u = 0.0;  // uniform in [0, 1), drawn by the request's own RNG
+};
+
 // One sequence's slice of a ragged batch: a prefill chunk (many tokens) or a decode (one).
 struct SeqChunk {
   std::vector<int32_t> tokens;  // new tokens to run through the model
@@ -16,6 +27,9 @@ struct SeqChunk {
   // every position up to start_pos + tokens.size(); the forward writes the new tokens' K/V.
   std::vector<int32_t> pages;
   LogitsMode logits = LogitsMode::Last;
+  // With LogitsMode::Last on a backend that samples on the device: draw the token there.
+  bool sample_on_device = false;
+  RowSample sample;
 };
 
 struct ForwardBatch {
@@ -29,10 +43,12 @@ struct ForwardBatch {
 
 // Row-major [n_rows, n_vocab]. Rows follow the batch order: for each sequence, one row (Last),
 // one per token (All), or none.
+// Rows sampled on the device have their token in `sampled` (else -1) and unspecified data.
 struct Logits {
   int n_rows = 0;
   int n_vocab = 0;
   std::vector<float> data;
+  std::vector<int32_t> sampled;  // per row; empty when no row was sampled on the device
   const float* row(int i) const { return data.data() + static_cast<size_t>(i) * n_vocab; }
   float* row(int i) { return data.data() + static_cast<size_t>(i) * n_vocab; }
 };

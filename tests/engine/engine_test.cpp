@@ -249,3 +249,53 @@ TEST_CASE("engine: bad requests fail with a clear error, the engine goes on") {
   CHECK(ok.finish == FinishReason::Length);
   CHECK(h.all_pages_back());
 }
+
+TEST_CASE("engine: a backend that samples on the device gives the host sampler's tokens") {
+  // Requests the device may draw (greedy, temperature, min-p) must give exactly the tokens of
+  // the host path; the others (top-p, penalties, logprobs, min_tokens, constraints) fall back.
+  auto run = [](bool device, engine::SamplingParams sp) {
+    Harness h;
+    h.backend->device_sampling = device;
+    std::vector<engine::GenerateRequest> rs;
+    for (int i = 0; i < 6; ++i) {
+      auto r = greedy(make_prompt(5 + i, 100 + static_cast<uint64_t>(i)), 20);
+      r.sampling = sp;
+      r.sampling.max_tokens = 20;
+      r.sampling.seed = 7 + static_cast<uint64_t>(i);
+      rs.push_back(std::move(r));
+    }
+    std::vector<std::vector<int32_t>> out;
+    for (auto& r : h.generate_all(std::move(rs))) out.push_back(r.tokens);
+    return std::make_pair(out, h.backend->rows_sampled.load());
+  };
+  engine::SamplingParams greedy_sp;
+  greedy_sp.temperature = 0.0f;
+  engine::SamplingParams hot;
+  hot.temperature = 0.9f;
+  engine::SamplingParams minp = hot;
+  minp.min_p = 0.2f;
+  for (const auto& sp : {greedy_sp, hot, minp}) {
+    auto [host, host_rows] = run(false, sp);
+    auto [dev, dev_rows] = run(true, sp);
+    CHECK(host_rows == 0);
+    CHECK(dev_rows >= 6 * 20);
+    CHECK(dev == host);
+  }
+  engine::SamplingParams top_p = hot;
+  top_p.top_p = 0.8f;
+  engine::SamplingParams held = hot;
+  held.min_tokens = 30;  // EOS banned throughout: the host must mask
+  for (const auto& sp : {top_p, held}) {
+    auto [host, host_rows] = run(false, sp);
+    auto [dev, dev_rows] = run(true, sp);
+    CHECK(dev_rows <= 1);  // only generate_all's one-token greedy gate request
+    CHECK(dev == host);
+  }
+  // With an EOS-prone model: EOS drawn on the device still ends the request.
+  Harness h(fake_options(), 4, /*eos_after=*/9);
+  h.backend->device_sampling = true;
+  auto r = h.generate(greedy(make_prompt(4, 3), 40));
+  CHECK(r.finish == engine::FinishReason::Eos);
+  CHECK(r.tokens == reference_greedy(make_prompt(4, 3), 40, 9));
+  CHECK(h.backend->rows_sampled > 0);
+}

@@ -3,7 +3,10 @@
 #include "fake_model.h"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
+
+#include "engine/sampler.h"
 
 namespace sgp::test {
 
@@ -84,6 +87,7 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
   out.n_vocab = kFakeVocab;
   out.n_rows = 0;
   out.data.clear();
+  out.sampled.clear();
   for (const auto& s : batch.seqs) {
     int n = static_cast<int>(s.tokens.size());
     max_chunk_tokens = std::max(max_chunk_tokens.load(), n);
@@ -102,7 +106,17 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
       std::vector<int32_t> history;
       for (int p = 0; p <= s.start_pos + i; ++p) history.push_back(slot(p));
       std::vector<float> row = fake_logits(history, eos_after_);
+      int32_t drawn = -1;
+      if (s.sample_on_device) {
+        if (!device_sampling) throw std::logic_error("fake backend: asked to sample on device");
+        drawn = engine::sample_row(row, s.sample);
+        ++rows_sampled;
+        // The row's data is unspecified when sampled: poison it so the engine cannot use it.
+        std::fill(row.begin(), row.end(), std::numeric_limits<float>::quiet_NaN());
+      }
       out.data.insert(out.data.end(), row.begin(), row.end());
+      out.sampled.resize(static_cast<size_t>(out.n_rows), -1);
+      out.sampled.push_back(drawn);
       ++out.n_rows;
     }
   }

@@ -31,6 +31,7 @@ class FakeBackend : public model::Backend {
   void allocate_kv(int n_pages) override;
   void copy_page(int32_t src, int32_t dst, int n_slots) override;
   void forward(const model::ForwardBatch& batch, model::Logits& out) override;
+  bool samples_on_device() const override { return device_sampling; }
 
   void release();  // lets a held forward go on
   // Makes forward number n (from 1) hold, and waits until it does.
@@ -41,6 +42,9 @@ class FakeBackend : public model::Backend {
   std::atomic<int> tokens{0};
   std::atomic<int> max_chunk_tokens{0};
   std::atomic<int> max_seqs{0};
+  // Plays a backend that draws tokens itself (engine::sample_row stands in for the device).
+  std::atomic<bool> device_sampling{false};
+  std::atomic<int> rows_sampled{0};
 
  private:
   model::ModelConfig config_;
