@@ -6,6 +6,7 @@
 #include <set>
 
 #include "compiler/builtins.h"
+#include "compiler/constraint_literals.h"
 
 namespace sgp::compiler {
 
@@ -426,6 +427,7 @@ class Checker {
       }
       if (o.key == "regex" || o.key == "json" || o.key == "choices") ++constraints;
       check_option_value(o, *spec);
+      check_constraint_literal(o, diags_);
     }
     if (constraints > 1 && ctx == OptContext::Gen)
       error(opts.front().loc, "gen takes at most one of the constraints regex, json and choices");
