@@ -126,26 +126,29 @@ void CpuBackend::attention(int layer, const ForwardBatch& batch) {
   const int hd = c.head_dim, group = c.n_head / c.n_head_kv;
   const int T = static_cast<int>(tok_seq_.size());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int qd = c.n_head * hd;
+  const int qd = c.n_head * hd, window = c.sliding_window;
   if (static_cast<int>(scores_.size()) < pool_.size()) scores_.resize(pool_.size());
   pool_.parallel_for(T * c.n_head_kv, [&](int task, int thread) {
     const int t = task / c.n_head_kv, g = task % c.n_head_kv;
     const SeqChunk& sc = batch.seqs[tok_seq_[t]];
     const int n_pos = tok_pos_[t] + 1;  // causal: positions [0, pos]
+    // A sliding window keeps only the last `window` of them: [first, pos].
+    const int first = window > 0 && n_pos > window ? n_pos - window : 0, n = n_pos - first;
     std::vector<float>& sbuf = scores_[thread];
-    grow(sbuf, static_cast<size_t>(group) * n_pos);
+    grow(sbuf, static_cast<size_t>(group) * n);
     const float* qv = &q_[static_cast<size_t>(t) * qd + g * group * hd];
-    for (int p = 0; p < n_pos; ++p) {
+    for (int p = first; p < n_pos; ++p) {
       const float* kp = kv_slot(sc.pages[p / page_size_], layer, 0, p % page_size_) + g * hd;
       for (int h = 0; h < group; ++h)
-        sbuf[h * n_pos + p] = kernels::dot_f32(qv + h * hd, kp, hd) * scale;
+        sbuf[h * n + p - first] = kernels::dot_f32(qv + h * hd, kp, hd) * scale;
     }
     float* out = &att_[static_cast<size_t>(t) * qd + g * group * hd];
     std::fill(out, out + group * hd, 0.0f);
-    for (int h = 0; h < group; ++h) kernels::softmax(&sbuf[h * n_pos], n_pos);
-    for (int p = 0; p < n_pos; ++p) {
+    for (int h = 0; h < group; ++h) kernels::softmax(&sbuf[h * n], n);
+    for (int p = first; p < n_pos; ++p) {
       const float* vp = kv_slot(sc.pages[p / page_size_], layer, 1, p % page_size_) + g * hd;
-      for (int h = 0; h < group; ++h) kernels::axpy_f32(sbuf[h * n_pos + p], vp, out + h * hd, hd);
+      for (int h = 0; h < group; ++h)
+        kernels::axpy_f32(sbuf[h * n + p - first], vp, out + h * hd, hd);
     }
   });
 }

@@ -37,6 +37,7 @@ void validate(ModelConfig& c, const std::string& where) {
                 "' (supported: linear, llama3)");
   }
   if (!(c.rope_scaling.factor > 0.0f)) bad("rope scaling factor");
+  if (c.sliding_window < 0) bad("sliding window");
 }
 
 int to_int(int64_t v) {
@@ -73,6 +74,7 @@ ModelConfig config_from_gguf(const GgufFile& f) {
   c.n_vocab = to_int(f.get_int(p + "vocab_size", vocab));
   c.tied_embeddings = f.tensor("output.weight") == nullptr;
   c.qkv_bias = f.tensor("blk.0.attn_q.bias") != nullptr;
+  c.sliding_window = to_int(f.get_int(p + "attention.sliding_window", 0));
   validate(c, f.path());
   return c;
 }
@@ -117,6 +119,14 @@ ModelConfig config_from_hf(const nlohmann::json& j) {
   c.rms_eps = static_cast<float>(num("rms_norm_eps", 1e-6, false));
   c.rope_theta = static_cast<float>(num("rope_theta", 10000.0, false));
   c.tied_embeddings = j.value("tie_word_embeddings", false);
+  // Mistral applies its window in every layer; Qwen2 configs carry a window that only counts
+  // with use_sliding_window, and then only in some layers, which this backend does not do.
+  if (arch == "MistralForCausalLM") c.sliding_window = inum("sliding_window", 0, false);
+  if (arch == "Qwen2ForCausalLM" && j.contains("use_sliding_window") &&
+      j["use_sliding_window"].is_boolean() && j["use_sliding_window"].get<bool>()) {
+    throw Error(
+        "config.json: Qwen2 with use_sliding_window is not supported (per-layer sliding windows)");
+  }
   // Transformers 5 writes the rope base and scaling into one `rope_parameters` object; older
   // exports use a top-level `rope_theta` and a `rope_scaling` object.
   const char* rope_key =

@@ -30,6 +30,8 @@ struct ModelConfig {
   RopeScaling rope_scaling;
   bool tied_embeddings = false;  // output head shares token_embd
   bool qkv_bias = false;         // Qwen2
+  // Mistral: a token attends to itself and the sliding_window - 1 positions before it (0: all).
+  int sliding_window = 0;
 };
 
 class GgufFile;
