@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "kernels/cpu/attend.h"
 #include "kernels/cpu/dequant.h"
 #include "kernels/cpu/packed_rows.h"
 #include "kernels/cpu/vec_f32.h"
@@ -128,6 +129,7 @@ void CpuBackend::attention(int layer, const ForwardBatch& batch) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int qd = c.n_head * hd, window = c.sliding_window;
   if (static_cast<int>(scores_.size()) < pool_.size()) scores_.resize(pool_.size());
+  if (static_cast<int>(rows_.size()) < pool_.size()) rows_.resize(pool_.size());
   pool_.parallel_for(T * c.n_head_kv, [&](int task, int thread) {
     const int t = task / c.n_head_kv, g = task % c.n_head_kv;
     const SeqChunk& sc = batch.seqs[tok_seq_[t]];
@@ -136,20 +138,16 @@ void CpuBackend::attention(int layer, const ForwardBatch& batch) {
     const int first = window > 0 && n_pos > window ? n_pos - window : 0, n = n_pos - first;
     std::vector<float>& sbuf = scores_[thread];
     grow(sbuf, static_cast<size_t>(group) * n);
-    const float* qv = &q_[static_cast<size_t>(t) * qd + g * group * hd];
+    std::vector<const float*>& rows = rows_[thread];
+    grow(rows, 2 * static_cast<size_t>(n));
     for (int p = first; p < n_pos; ++p) {
-      const float* kp = kv_slot(sc.pages[p / page_size_], layer, 0, p % page_size_) + g * hd;
-      for (int h = 0; h < group; ++h)
-        sbuf[h * n + p - first] = kernels::dot_f32(qv + h * hd, kp, hd) * scale;
+      const int32_t page = sc.pages[p / page_size_];
+      rows[p - first] = kv_slot(page, layer, 0, p % page_size_) + g * hd;
+      rows[n + p - first] = kv_slot(page, layer, 1, p % page_size_) + g * hd;
     }
-    float* out = &att_[static_cast<size_t>(t) * qd + g * group * hd];
-    std::fill(out, out + group * hd, 0.0f);
-    for (int h = 0; h < group; ++h) kernels::softmax(&sbuf[h * n], n);
-    for (int p = first; p < n_pos; ++p) {
-      const float* vp = kv_slot(sc.pages[p / page_size_], layer, 1, p % page_size_) + g * hd;
-      for (int h = 0; h < group; ++h)
-        kernels::axpy_f32(sbuf[h * n + p - first], vp, out + h * hd, hd);
-    }
+    const size_t at = static_cast<size_t>(t) * qd + g * group * hd;
+    kernels::attend(&q_[at], group, rows.data(), rows.data() + n, n, hd, scale, sbuf.data(),
+                    &att_[at]);
   });
 }
 

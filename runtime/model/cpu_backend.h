@@ -51,7 +51,8 @@ class CpuBackend : public Backend {
   // Per-token activations of the current batch.
   std::vector<int32_t> tok_seq_, tok_pos_;
   std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, ff_, cos_, sin_;
-  std::vector<std::vector<float>> scores_;  // per thread
+  std::vector<std::vector<float>> scores_;       // per thread
+  std::vector<std::vector<const float*>> rows_;  // per thread: K then V rows of one task
 };
 
 }  // namespace sgp::model

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "kernels/cpu/attend.h"
 #include "kernels/cpu/dequant.h"
 #include "kernels/cpu/fp16.h"
 #include "kernels/cpu/ggml_types.h"
@@ -177,6 +178,44 @@ TEST_CASE("matmul: packed Q4_0/Q4_1 rows match the formula and are batch-invaria
         matmul(pool, scratch, x.data() + t * cols, 1, &one, 1);
         CHECK(std::memcmp(y1.data(), &y[t * rows], rows * sizeof(float)) == 0);
       }
+    }
+  }
+}
+
+TEST_CASE("attend: grouped heads over gathered rows match the double-precision formula") {
+  std::mt19937 rng(17);
+  for (int hd : {64, 40, 12, 6}) {
+    for (int n : {1, 3, 4, 9, 37}) {
+      INFO("hd " << hd << " n " << n);
+      const int group = 3;
+      auto q = random_vec(group * hd, rng, 2.0f);
+      auto kv = random_vec(2 * n * hd, rng);
+      std::vector<const float*> k(n), v(n);
+      for (int p = 0; p < n; ++p) {  // rows in a scattered order, as from pages
+        k[p] = &kv[((p * 7) % n) * hd];
+        v[p] = &kv[(n + (p * 5) % n) * hd];
+      }
+      std::vector<float> scores(group * n), out(group * hd);
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      attend(q.data(), group, k.data(), v.data(), n, hd, scale, scores.data(), out.data());
+      double worst = 0.0;
+      for (int h = 0; h < group; ++h) {
+        std::vector<double> s(n);
+        double mx = -1e300, sum = 0.0;
+        for (int p = 0; p < n; ++p) {
+          double d = 0.0;
+          for (int i = 0; i < hd; ++i) d += static_cast<double>(q[h * hd + i]) * k[p][i];
+          s[p] = d * scale;
+          mx = std::max(mx, s[p]);
+        }
+        for (int p = 0; p < n; ++p) sum += (s[p] = std::exp(s[p] - mx));
+        for (int i = 0; i < hd; ++i) {
+          double want = 0.0;
+          for (int p = 0; p < n; ++p) want += s[p] / sum * v[p][i];
+          worst = std::max(worst, std::fabs(want - out[h * hd + i]));
+        }
+      }
+      CHECK(worst < 1e-5);
     }
   }
 }
