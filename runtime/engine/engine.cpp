@@ -543,7 +543,15 @@ bool Engine::Impl::append_token(Sequence* s, int32_t tok, const TokenLogprob* lp
     }
   }
   if (s->output_len() >= sp.max_tokens) {
-    finish_generate(s, FinishReason::Length);
+    // A constrained output cut short would not match: an error, not text that looks complete.
+    const TokenConstraint* con = sp.constraint.get();
+    if (con && !con->accepting(g.constraint_state)) {
+      finish_generate(s, FinishReason::Error,
+                      "max_tokens (" + std::to_string(sp.max_tokens) +
+                          ") ran out before the output could satisfy its constraint");
+    } else {
+      finish_generate(s, FinishReason::Length);
+    }
     return false;
   }
   return true;
