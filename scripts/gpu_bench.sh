@@ -15,10 +15,17 @@ if [ "${SGP_SKIP_CHECK:-0}" != 1 ]; then
 else
   cmake -S scripts/gpu -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DSGP_DEPS_INCLUDE="${SGP_DEPS_INCLUDE:-$ROOT/.gpu_deps/include}" >/dev/null && \
-    cmake --build "$BUILD" -j"$(nproc)" --target cuda_bench >/dev/null || exit 1
+    cmake --build "$BUILD" -j"$(nproc)" --target cuda_bench engine_bench >/dev/null || exit 1
 fi
 echo "== bench (card: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))"
-"$BUILD/bench_cuda/cuda_bench" "$OUT/cuda_bench.json" || exit 1
-python3 tools/ref_cuda_sdpa.py "$OUT/torch_sdpa.json" || echo "torch reference failed"
+if [ "${SGP_SKIP_KERNEL_BENCH:-0}" != 1 ]; then
+  "$BUILD/bench_cuda/cuda_bench" "$OUT/cuda_bench.json" || exit 1
+  python3 tools/ref_cuda_sdpa.py "$OUT/torch_sdpa.json" || echo "torch reference failed"
+fi
+echo "== G3/G4: the engine on the GPU"
+"$BUILD/bench_cuda/engine_bench" "$OUT/engine_bench.json" || echo "engine bench failed"
+echo "== G3 reference: HF transformers generate"
+python3 tools/ref_hf_generate.py "$OUT/hf_generate.json" || echo "HF reference failed"
 python3 tools/ref_cuda_report.py --bench "$OUT/cuda_bench.json" --torch "$OUT/torch_sdpa.json" \
+  --engine "$OUT/engine_bench.json" --hf "$OUT/hf_generate.json" \
   --check "$OUT/check.json" --check-status "$check" --out-dir "$OUT"

@@ -51,7 +51,8 @@ else
 fi
 
 echo "== compute-sanitizer memcheck"
-for t in cuda_kernels_test cuda_backend_test; do
+for t in cuda_kernels_test cuda_backend_test cuda_engine_test; do
+  [ -x "$T/$t" ] || continue
   compute-sanitizer --tool memcheck --error-exitcode 3 "$T/$t" >"$WORK/memcheck_$t.log" 2>&1 || fail "memcheck $t"
   grep -E "ERROR SUMMARY|test cases" "$WORK/memcheck_$t.log"
 done

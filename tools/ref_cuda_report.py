@@ -27,11 +27,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", required=True)
     ap.add_argument("--torch", required=True)
+    ap.add_argument("--engine", default="")
+    ap.add_argument("--hf", default="")
     ap.add_argument("--check", required=True)
     ap.add_argument("--check-status", default="unknown")
     ap.add_argument("--out-dir", required=True)
     args = ap.parse_args()
     bench, torch_ref, check = load(args.bench), load(args.torch), load(args.check)
+    eng, hf = load(args.engine), load(args.hf)
     card = card_name()
     r = {"card": card, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
          "commit": os.environ.get("SGP_COMMIT", "unknown"),
@@ -47,6 +50,11 @@ def main():
     theirs = torch_ref.get("torch_flash_prefill_T4096_TFLOPs")
     if ours and theirs:
         r["G5_prefill"] = ours / theirs
+    if eng.get("G3_output_tok_s") and hf.get("hf_output_tok_s"):
+        r["G3"] = eng["G3_output_tok_s"] / hf["hf_output_tok_s"]
+    if "G4" in eng:
+        r["G4"] = eng["G4"]
+        r["G4_hit_rate_of_optimum"] = eng.get("G4_hit_rate_of_optimum")
     r["definitions"] = {
         "G1": "decode step, batch 1, ctx 512: bytes moved per step (weights read once + KV read "
               "+ KV/logits written) / step time / device copy bandwidth (read+written); logits "
@@ -54,18 +62,26 @@ def main():
         "G2": "same fraction, min over batch 64 and 256 (each under G2_b64, G2_b256 in bench)",
         "G5_decode": "paged decode attention alone, Llama-3-8B heads, ctx 512, best of batch "
                      "32/64/128: KV bytes read / time / copy bandwidth",
+        "G3": "engine output tok/s on 1000 ShareGPT-like requests (seeded lognormal lengths, "
+              "greedy sampled on the device, ignore_eos) / HF transformers generate output tok/s "
+              "at batch 64, 250 in / 200 out, same card, same run (engine_bench, ref_hf_generate)",
+        "G4": "few-shot select programs/s (questions sharing a 600-token preamble, 4 choices "
+              "scored per question) with the radix cache on / off, at the engine level",
         "G5_prefill": "causal prefill attention TFLOP/s, 1 x 4096 tokens, 32 heads x 128, ours / "
                       "torch SDPA flash on the same shape",
     }
     r["bench"] = bench
     r["torch_reference"] = torch_ref
     r["check"] = check
+    eng.pop("G3_lengths", None)
+    r["engine_bench"] = eng
+    r["hf_reference"] = hf
     tag = "h100" if "H100" in card else ("h200" if "H200" in card else card.split()[-1].lower())
     day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     path = os.path.join(args.out_dir, f"{day}-{tag}-cuda.json")
     with open(path, "w") as f:
         json.dump(r, f, indent=1)
-    for k in ("card", "correctness", "G1", "G2", "G5_decode", "G5_prefill"):
+    for k in ("card", "correctness", "G1", "G2", "G3", "G4", "G5_decode", "G5_prefill"):
         print(f"{k:12s} {r.get(k)}")
     print("wrote", path)
 

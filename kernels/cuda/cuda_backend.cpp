@@ -14,6 +14,7 @@
 #include "kernels/cuda/paged_attention.h"
 #include "kernels/cuda/prefill_attention.h"
 #include "kernels/cuda/rope_kv.h"
+#include "kernels/cuda/sampling.h"
 #include "model/model_weights.h"
 #include "sgp/error.h"
 
@@ -427,13 +428,56 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
 
 void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) {
   const int rows = forward_device(batch);
+  const size_t V = static_cast<size_t>(config_.n_vocab);
   out.n_rows = rows;
   out.n_vocab = config_.n_vocab;
-  out.data.resize(static_cast<size_t>(rows) * config_.n_vocab);
-  if (rows > 0)
-    SGP_CUDA_CHECK(cudaMemcpyAsync(out.data.data(), logits_.data(), out.data.size() * 4,
+  out.data.resize(static_cast<size_t>(rows) * V);
+  out.sampled.clear();
+
+  // Rows drawn here send back one token; the rest come back whole, in runs of adjacent rows.
+  std::vector<RowDraw> draws;
+  std::vector<char> whole(static_cast<size_t>(rows), 1);
+  int row = 0;
+  for (const auto& s : batch.seqs) {
+    if (s.logits == model::LogitsMode::Last) {
+      if (s.sample_on_device) {
+        draws.push_back({row, s.sample.temperature, s.sample.min_p, s.sample.u});
+        whole[static_cast<size_t>(row)] = 0;
+      }
+      ++row;
+    } else if (s.logits == model::LogitsMode::All) {
+      row += static_cast<int>(s.tokens.size());
+    }
+  }
+  std::vector<int32_t> drawn(draws.size());
+  if (!draws.empty()) {
+    draws_.reserve(draws.size());
+    drawn_.reserve(draws.size());
+    SGP_CUDA_CHECK(cudaMemcpyAsync(draws_.data(), draws.data(), draws.size() * sizeof(RowDraw),
+                                   cudaMemcpyHostToDevice, stream_));
+    sample_rows(logits_.data(), config_.n_vocab, draws_.data(), static_cast<int>(draws.size()),
+                drawn_.data(), stream_);
+    SGP_CUDA_CHECK(cudaMemcpyAsync(drawn.data(), drawn_.data(), drawn.size() * sizeof(int32_t),
                                    cudaMemcpyDeviceToHost, stream_));
+  }
+  for (int r = 0; r < rows;) {
+    if (!whole[static_cast<size_t>(r)]) {
+      ++r;
+      continue;
+    }
+    int end = r;
+    while (end < rows && whole[static_cast<size_t>(end)]) ++end;
+    SGP_CUDA_CHECK(cudaMemcpyAsync(
+        out.data.data() + static_cast<size_t>(r) * V, logits_.data() + static_cast<size_t>(r) * V,
+        static_cast<size_t>(end - r) * V * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    r = end;
+  }
   SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (!draws.empty()) {
+    out.sampled.assign(static_cast<size_t>(rows), -1);
+    for (size_t i = 0; i < draws.size(); ++i)
+      out.sampled[static_cast<size_t>(draws[i].row)] = drawn[i];
+  }
 }
 
 }  // namespace sgp::cuda
@@ -454,6 +498,32 @@ std::unique_ptr<Backend> load_cuda_backend(const std::string& path, const CudaOp
   auto b = std::make_unique<cuda::CudaBackend>(w->config, options, !w->rope_interleaved);
   b->load_weights(*w);
   return b;
+}
+
+size_t cuda_kv_budget(double utilization, int max_step_tokens, int max_rows,
+                      const ModelConfig& c, int device) {
+  if (!(utilization > 0.0 && utilization <= 1.0))
+    throw Error("GPU memory utilization must be in (0, 1], not " + std::to_string(utilization));
+  SGP_CUDA_CHECK(cudaSetDevice(device));
+  size_t free_b = 0, total = 0;
+  SGP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total));
+  const double T = max_step_tokens, E = c.n_embd, F = c.n_ff, V = c.n_vocab;
+  const double HD = static_cast<double>(c.n_head) * c.head_dim;
+  const double QKV = HD + 2.0 * c.n_head_kv * c.head_dim;
+  // fp32 residual + bf16 h/delta/q/attn + qkv + gate/up + act; fp32 logits + bf16 rows.
+  const double activations =
+      T * (E * 4 + E * 2 * 2 + HD * 2 * 2 + QKV * 2 + F * 2 * 2 + F * 2) +
+      static_cast<double>(std::max(max_rows, 1)) * (V * 4 + E * 2);
+  const double slack = 1024.0 * 1024 * 1024;  // cuBLAS workspaces, attention partials
+  const double used = static_cast<double>(total - free_b);
+  const double budget = static_cast<double>(total) * utilization - used - activations - slack;
+  if (budget < 64.0 * 1024 * 1024)
+    throw Error("the GPU has no room for a KV cache: " + std::to_string(free_b >> 20) +
+                " MiB free of " + std::to_string(total >> 20) + " MiB after the weights, " +
+                std::to_string(static_cast<long long>(activations / (1 << 20))) +
+                " MiB needed for activations; raise --gpu-memory-utilization or use a smaller "
+                "model");
+  return static_cast<size_t>(budget);
 }
 
 std::unique_ptr<Backend> make_random_cuda_backend(const ModelConfig& config, uint64_t seed,

@@ -12,6 +12,7 @@
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/kv_layout.h"
+#include "kernels/cuda/sampling.h"
 #include "model/backend.h"
 
 namespace sgp::model {
@@ -31,6 +32,11 @@ bool cuda_device_available();
 // (config.json + *.safetensors, bf16/fp16/fp32) onto the GPU.
 std::unique_ptr<Backend> load_cuda_backend(const std::string& path,
                                            const CudaOptions& options = {});
+// The KV budget that fits beside the loaded weights: `utilization` of the device's memory, less
+// what is in use already, less the activations of a step of `max_step_tokens` tokens and
+// `max_rows` logits rows (and some slack). Throws sgp::Error when nothing is left.
+size_t cuda_kv_budget(double utilization, int max_step_tokens, int max_rows,
+                      const ModelConfig& config, int device = 0);
 // A model of any Llama shape with seeded random weights, built on the GPU (for benchmarks).
 std::unique_ptr<Backend> make_random_cuda_backend(const ModelConfig& config, uint64_t seed,
                                                   const CudaOptions& options = {});
@@ -63,6 +69,9 @@ class CudaBackend : public model::Backend {
   void allocate_kv(int n_pages) override;
   void copy_page(int32_t src, int32_t dst, int n_slots) override;
   void forward(const model::ForwardBatch& batch, model::Logits& out) override;
+  bool samples_on_device() const override { return device_sampling_; }
+  // Off: every logits row comes back whole and the engine samples on the host (tests compare).
+  void set_device_sampling(bool on) { device_sampling_ = on; }
 
   // The forward without the copy to the host: logits stay in device_logits() as [rows, n_vocab]
   // fp32. Returns the row count. Asynchronous on stream().
@@ -90,6 +99,7 @@ class CudaBackend : public model::Backend {
   KvLayout layout_;
   bool neox_ = true;
   bool tc_prefill_ = true;
+  bool device_sampling_ = true;
   int n_sms_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<Gemm> gemm_;
@@ -112,6 +122,8 @@ class CudaBackend : public model::Backend {
 
   DeviceBuffer<float> x_, part_acc_, part_ml_, logits_;
   DeviceBuffer<float2> cos_sin_;
+  DeviceBuffer<RowDraw> draws_;
+  DeviceBuffer<int32_t> drawn_;
   DeviceBuffer<bf16> h_, qkv_, q_, attn_, delta_, gu_, act_, rows_h_;
 };
 

@@ -5,6 +5,9 @@
 #include <filesystem>
 
 #include "model/backend.h"
+#ifdef SGP_WITH_CUDA
+#include "kernels/cuda/cuda_backend.h"
+#endif
 #include "model/gguf_file.h"
 #include "sgp/error.h"
 #include "tokenizer/tokenizer.h"
@@ -49,8 +52,19 @@ std::string LocalModelClient::chat_template() const {
 std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
                                                    const LoadOptions& options) {
   namespace fs = std::filesystem;
-  if (options.backend != "cpu")
-    throw Error("backend '" + options.backend + "' is not available (available: cpu)");
+#ifdef SGP_WITH_CUDA
+  const char* available = "cpu, cuda";
+#else
+  const char* available = "cpu (this build has no CUDA)";
+#endif
+  if (options.backend != "cpu" && options.backend != "cuda")
+    throw Error("backend '" + options.backend + "' is not available (available: " + available +
+                ")");
+#ifndef SGP_WITH_CUDA
+  if (options.backend == "cuda")
+    throw Error("backend 'cuda' is not available: sgrun was built without nvcc (available: " +
+                std::string(available) + ")");
+#endif
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error("model not found: " + path);
   std::shared_ptr<model::Tokenizer> tok;
@@ -60,10 +74,23 @@ std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
     auto file = model::GgufFile::open(path);
     tok = model::Tokenizer::from_gguf(*file);
   }
-  model::CpuOptions cpu;
-  cpu.threads = options.threads;
-  auto backend = model::load_cpu_backend(path, cpu);
+  std::unique_ptr<model::Backend> backend;
   engine::EngineOptions eo;
+  if (options.backend == "cpu") {
+    model::CpuOptions cpu;
+    cpu.threads = options.threads;
+    backend = model::load_cpu_backend(path, cpu);
+  } else {
+#ifdef SGP_WITH_CUDA
+    if (!model::cuda_device_available()) throw Error("backend 'cuda': no CUDA device is visible");
+    backend = model::load_cuda_backend(path);
+    eo.max_running = 256;
+    eo.max_step_tokens = 8192;
+    // The KV pool takes what the weights left, less room for activations and logits.
+    eo.kv_memory_bytes = model::cuda_kv_budget(options.gpu_memory_utilization, eo.max_step_tokens,
+                                               eo.max_running, backend->config());
+#endif
+  }
   if (options.kv_memory_bytes) eo.kv_memory_bytes = options.kv_memory_bytes;
   eo.radix_cache = options.radix_cache;
   eo.default_seed = options.seed;

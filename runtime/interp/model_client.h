@@ -66,9 +66,10 @@ class LocalModelClient : public ModelClient {
 };
 
 struct LoadOptions {
-  std::string backend = "cpu";
-  int threads = 0;             // 0: every core
-  size_t kv_memory_bytes = 0;  // 0: the engine's default
+  std::string backend = "cpu";  // "cpu" or "cuda"
+  int threads = 0;              // 0: every core
+  size_t kv_memory_bytes = 0;   // 0: the engine's default (cuda: from gpu_memory_utilization)
+  double gpu_memory_utilization = 0.9;  // cuda: the share of free memory weights + KV may take
   bool radix_cache = true;
   uint64_t seed = 0;
 };
