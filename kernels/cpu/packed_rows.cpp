@@ -70,21 +70,10 @@ template <bool kHasM>
 void group_dot_tokens(const uint8_t* g, const ActBlock* a, int64_t nb, int n_tok, float* out,
                       int64_t out_stride) {
   int t = 0;
-  for (; t + 4 <= n_tok; t += 4)
-    group_dot<kHasM, 4>(g, a + t * nb, nb, out + t * out_stride, out_stride);
-  switch (n_tok - t) {
-    case 3:
-      group_dot<kHasM, 3>(g, a + t * nb, nb, out + t * out_stride, out_stride);
-      break;
-    case 2:
-      group_dot<kHasM, 2>(g, a + t * nb, nb, out + t * out_stride, out_stride);
-      break;
-    case 1:
-      group_dot<kHasM, 1>(g, a + t * nb, nb, out + t * out_stride, out_stride);
-      break;
-    default:
-      break;
+  for (; t + 2 <= n_tok; t += 2) {
+    group_dot<kHasM, 2>(g, a + t * nb, nb, out + t * out_stride, out_stride);
   }
+  if (t < n_tok) group_dot<kHasM, 1>(g, a + t * nb, nb, out + t * out_stride, out_stride);
 }
 #endif
 
