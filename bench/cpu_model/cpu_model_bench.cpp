@@ -146,6 +146,15 @@ void write_random_model(const std::string& path) {
   sgp::test::GgufWriter::write_file(path, w.bytes());
 }
 
+SeqChunk chunk(std::vector<int32_t> tokens, int32_t start, const std::vector<int32_t>& pages) {
+  SeqChunk sc;
+  sc.tokens = std::move(tokens);
+  sc.start_pos = start;
+  sc.pages = pages;
+  sc.logits = LogitsMode::Last;
+  return sc;
+}
+
 int argmax(const float* x, int n) {
   return static_cast<int>(std::max_element(x, x + n) - x);
 }
@@ -200,14 +209,14 @@ int main(int argc, char** argv) {
     auto generate = [&](int n_new, std::vector<int32_t>* out_tokens) {
       Logits lg;
       ForwardBatch b;
-      b.seqs.push_back({prompt, 0, table, LogitsMode::Last});
+      b.seqs.push_back(chunk(prompt, 0, table));
       backend->forward(b, lg);
       int pos = static_cast<int>(prompt.size());
       auto t0 = Clock::now();
       for (int i = 0; i < n_new; ++i) {
         int32_t next = argmax(lg.row(0), c.n_vocab);
         if (out_tokens) out_tokens->push_back(next);
-        b.seqs[0] = {{next}, pos++, table, LogitsMode::Last};
+        b.seqs[0] = chunk({next}, pos++, table);
         backend->forward(b, lg);
       }
       return n_new / seconds_since(t0);
@@ -228,7 +237,7 @@ int main(int argc, char** argv) {
     std::vector<double> prefill;
     for (int r = 0; r < reps; ++r) {
       ForwardBatch b;
-      b.seqs.push_back({long_prompt, 0, table, LogitsMode::Last});
+      b.seqs.push_back(chunk(long_prompt, 0, table));
       Logits lg;
       auto t0 = Clock::now();
       backend->forward(b, lg);
