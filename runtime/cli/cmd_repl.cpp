@@ -56,7 +56,7 @@ const char* kHelp =
 class Repl {
  public:
   Repl(const ModelFlags& flags, const std::vector<std::string>& externs, double extern_timeout)
-      : client_(flags.load()), work_(asio::make_work_guard(io_)), pool_(2) {
+      : client_(flags.open()), work_(asio::make_work_guard(io_)), pool_(2) {
     for (const std::string& spec : externs) {
       auto [name, command] = parse_extern_binding(spec);
       hosts_[name] = make_extern_command(command, extern_timeout, pool_);
@@ -175,7 +175,7 @@ class Repl {
   }
 
   asio::io_context io_;
-  std::shared_ptr<interp::LocalModelClient> client_;
+  std::shared_ptr<interp::ModelClient> client_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::thread_pool pool_;
   interp::HostFunctions hosts_;
@@ -250,6 +250,7 @@ void register_repl(CLI::App& app, ExitCode& exit) {
   cmd->add_option("--extern", f->externs, "bind an extern to a command: name=CMD");
   cmd->add_option("--extern-timeout", f->extern_timeout, "seconds an extern command may run");
   f->model.add_to(*cmd);
+  f->model.add_remote_to(*cmd);
   cmd->footer("History is kept in $SGP_HISTORY or ~/.sgp_history. :help lists the commands.");
   cmd->callback(
       [f, &exit] { exit.value = repl_main(f->model, f->file, f->externs, f->extern_timeout); });

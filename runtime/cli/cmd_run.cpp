@@ -70,7 +70,7 @@ int run(const RunFlags& f) {
   }
   interp::Map args = collect_args(f);
   auto program = std::make_shared<const graph::Program>(std::move(cr.program));
-  auto client = f.model.load();
+  auto client = f.model.open();
 
   asio::io_context io(1);
   asio::thread_pool pool(4);  // extern commands block; they never run on the io thread
@@ -192,6 +192,7 @@ void register_run(CLI::App& app, ExitCode& exit) {
   cmd->add_flag("--no-progress", f->no_progress, "no batch progress on stderr");
   cmd->add_flag("--quiet", f->quiet, "no batch summary line");
   f->model.add_to(*cmd);
+  f->model.add_remote_to(*cmd);
   cmd->footer(
       "The return value is printed as JSON on stdout; generated text streams to stderr as it is "
       "produced (--no-stream turns that off). With --batch, stdout (or --out) gets one JSON "

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "remote/backend_list.h"
 #include "sgp/error.h"
 
 namespace sgp::cli {
@@ -11,13 +12,26 @@ void ModelFlags::add_to(CLI::App& app) {
   app.add_option("--model", model,
                  "model file (GGUF) or HF folder; default $SGP_MODEL or "
                  "models/SmolLM2-135M-Instruct.Q4_1.gguf");
-  app.add_option("--backend", backend, "cpu");
+  app.add_option("--backend", backends,
+                 "cpu, an sgrun server http://HOST:PORT, or openai:http://HOST:PORT/v1; repeat it "
+                 "(or give a comma list) to route programs over several backends")
+      ->delimiter(',');
   app.add_option("--max-memory", max_memory, "KV cache budget, e.g. 512M or 2G");
   app.add_option("--threads", threads, "compute threads (0: every core)");
   app.add_option_function<uint64_t>(
       "--seed", [this](const uint64_t& s) { seed = s, seed_set = true; }, "default sampling seed");
   app.add_flag("--no-radix-cache", no_radix_cache,
                "prefill every request from scratch (benchmarks)");
+}
+
+void ModelFlags::add_remote_to(CLI::App& app) {
+  app.add_option("--api-key", api_key,
+                 "key for remote backends (default $SGP_API_KEY; openai: $OPENAI_API_KEY)");
+  app.add_option("--remote-model", remote_model,
+                 "openai backend: the model to request (default: the server's first)");
+  app.add_option("--remote-timeout", remote_timeout,
+                 "seconds a remote backend may stay silent before the request fails (default 300)")
+      ->check(CLI::PositiveNumber);
 }
 
 size_t parse_bytes(const std::string& text) {
@@ -42,16 +56,44 @@ size_t parse_bytes(const std::string& text) {
   return static_cast<size_t>(bytes);
 }
 
-std::shared_ptr<interp::LocalModelClient> ModelFlags::load() const {
-  std::string path = model.empty() ? interp::default_model_path() : model;
+namespace {
+
+std::shared_ptr<interp::LocalModelClient> load_local(const ModelFlags& f,
+                                                     const std::string& device) {
+  std::string path = f.model.empty() ? interp::default_model_path() : f.model;
   if (path.empty()) throw Error("no model: pass --model FILE, set SGP_MODEL, or run `make model`");
   interp::LoadOptions o;
-  o.backend = backend;
-  o.threads = threads;
-  if (!max_memory.empty()) o.kv_memory_bytes = parse_bytes(max_memory);
-  o.radix_cache = !no_radix_cache;
-  o.seed = seed;
+  o.backend = device;
+  o.threads = f.threads;
+  if (!f.max_memory.empty()) o.kv_memory_bytes = parse_bytes(f.max_memory);
+  o.radix_cache = !f.no_radix_cache;
+  o.seed = f.seed;
   return interp::load_local_model(path, o);
+}
+
+}  // namespace
+
+std::shared_ptr<interp::ModelClient> ModelFlags::open() const {
+  remote::BackendOptions o;
+  o.http.api_key = api_key;
+  o.http.read_timeout_s = remote_timeout;
+  o.openai_model = remote_model;
+  return remote::open_backends(
+      remote::split_backends(backends), o,
+      [this](const std::string& device) { return load_local(*this, device); });
+}
+
+std::shared_ptr<interp::LocalModelClient> ModelFlags::load() const {
+  std::string device = "cpu";
+  auto specs = remote::split_backends(backends);
+  for (const std::string& s : specs)
+    if (remote::is_remote_backend(s))
+      throw Error("--backend " + s +
+                  ": this command needs a local model (remote backends are for "
+                  "`sgrun run` and `sgrun repl`)");
+  if (specs.size() > 1) throw Error("--backend: this command runs one local engine");
+  if (!specs.empty()) device = specs.front();
+  return load_local(*this, device);
 }
 
 }  // namespace sgp::cli

@@ -12,6 +12,15 @@ namespace sgp::engine {
 
 class TokenConstraint;  // runtime/constraint/token_constraint.h
 
+// What a constraint was built from. The interpreter always sets it; a client without the model's
+// tokenizer (a remote server) sends it instead of the built automaton, which it cannot build.
+struct ConstraintSpec {
+  enum class Kind { None, Regex, Json, Choices };
+  Kind kind = Kind::None;
+  std::string text;                  // the regex, or the JSON Schema as JSON text
+  std::vector<std::string> choices;  // Kind::Choices
+};
+
 struct SamplingParams {
   int max_tokens = 128;
   int min_tokens = 0;
@@ -28,6 +37,7 @@ struct SamplingParams {
   bool ignore_eos = false;
   int logprobs = 0;  // top-n logprobs per generated token (0: none)
   std::shared_ptr<const TokenConstraint> constraint;  // null: unconstrained
+  ConstraintSpec constraint_spec;  // the source of `constraint` (may be set while it is null)
 };
 
 }  // namespace sgp::engine

@@ -348,12 +348,6 @@ struct Exec {
     throw Error("option '" + key + "' must be a string or a list of strings");
   }
 
-  std::shared_ptr<const constraint::Vocabulary> vocab() {
-    auto v = in.vocabulary();
-    if (!v) throw Error("constraints need the model's tokenizer, which this model client lacks");
-    return v;
-  }
-
   engine::SamplingParams sampling(Frame& f, const Node& n, const PromptState& st) {
     engine::SamplingParams sp;
     if (run.opts.seed) sp.seed = run.opts.seed;
@@ -392,12 +386,22 @@ struct Exec {
         sp.logprobs = integer(v, k, 0, 20);
       else if (k == "regex") {
         if (!v.is_str()) throw Error("option 'regex' must be a string");
-        sp.constraint = constraint::regex_constraint(v.as_str(), vocab());
+        sp.constraint_spec = {engine::ConstraintSpec::Kind::Regex, v.as_str(), {}};
       } else if (k == "json") {
-        sp.constraint = constraint::json_constraint(to_json(v), vocab());
+        sp.constraint_spec = {engine::ConstraintSpec::Kind::Json, to_json(v).dump(), {}};
       } else if (k == "choices") {
-        sp.constraint = constraint::choices_constraint(strings(v, k), vocab());
+        sp.constraint_spec = {engine::ConstraintSpec::Kind::Choices, "", strings(v, k)};
       }
+    }
+    // Without the model's tokenizer (a remote client) the spec travels instead of an automaton.
+    if (auto vocab = in.vocabulary()) {
+      const engine::ConstraintSpec& cs = sp.constraint_spec;
+      if (cs.kind == engine::ConstraintSpec::Kind::Regex)
+        sp.constraint = constraint::regex_constraint(cs.text, vocab);
+      else if (cs.kind == engine::ConstraintSpec::Kind::Json)
+        sp.constraint = constraint::json_constraint(std::string_view(cs.text), vocab);
+      else if (cs.kind == engine::ConstraintSpec::Kind::Choices)
+        sp.constraint = constraint::choices_constraint(cs.choices, vocab);
     }
     if (run.opts.greedy) sp.temperature = 0;
     if (!st.roles.empty() && st.roles.back() == "assistant")
