@@ -148,11 +148,15 @@ int main(int argc, char** argv) {
   j["G3_output_tok_s"] = produced / secs;
   j["G3_total_tok_s"] = (produced + in_total) / secs;
   j["G3_steps"] = after.steps - before.steps;
+  j["G3_forward_seconds"] = after.forward_seconds - before.forward_seconds;
   j["G3_max_batch_seqs"] = after.max_batch_seqs;
   j["G3_preemptions"] = after.preemptions - before.preemptions;
-  std::printf("G3: %d requests, %ld output tokens in %.2f s: %.0f output tok/s (%llu steps)\n",
-              n_requests, produced, secs, produced / secs,
-              static_cast<unsigned long long>(after.steps - before.steps));
+  std::printf(
+      "G3: %d requests, %ld output tokens in %.2f s: %.0f output tok/s (%llu steps, %.2f s in "
+      "forward)\n",
+      n_requests, produced, secs, produced / secs,
+      static_cast<unsigned long long>(after.steps - before.steps),
+      after.forward_seconds - before.forward_seconds);
   eng.e.reset();
 
   // G4: few-shot select, radix on vs off; same questions and choices in both runs.
@@ -206,6 +210,7 @@ int main(int argc, char** argv) {
     j["G4_prefill_tokens_radix_" + tag] = s1.prefill_tokens - s0.prefill_tokens;
     j["G4_cached_tokens_radix_" + tag] = s1.cached_tokens - s0.cached_tokens;
     j["G4_failed_radix_" + tag] = failed;
+    j["G4_forward_seconds_radix_" + tag] = s1.forward_seconds - s0.forward_seconds;
     if (radix) {
       const double optimum = double(n_programs - 1) * preamble_len;
       j["G4_hit_rate_of_optimum"] = std::min(1.0, (s1.cached_tokens - s0.cached_tokens) / optimum);

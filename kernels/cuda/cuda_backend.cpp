@@ -378,6 +378,7 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   logits_.reserve(static_cast<size_t>(std::max(R, 1)) * V);
 
   cos_sin_.reserve(static_cast<size_t>(T) * D / 2);
+  prof_.mark("embed+rope", stream_);
   embed_tokens(embed_, d_tok, x_.data(), T, E, stream_);
   rope_table(meta.tok_pos, inv_freq_.data(), cos_sin_.data(), T, D / 2, stream_);
   PagedAttention att;
@@ -403,26 +404,41 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = layers_[l];
     bf16* kv_layer = kv_.data() + l * layout_.layer_elems();
+    prof_.mark("norm", stream_);
     add_rms_norm(x_.data(), l == 0 ? nullptr : delta_.data(), L.attn_norm, h_.data(), nullptr, T, E,
                  c.rms_eps, stream_);
+    prof_.mark("gemm_qkv", stream_);
     gemm_->bf16_out(h_.data(), L.wqkv, qkv_.data(), T, QKV, E);
+    prof_.mark("rope_kv", stream_);
     rope_store_kv(qkv_.data(), L.bqkv, q_.data(), kv_layer, layout_, meta, cos_sin_.data(), H,
                   neox_, stream_);
     att.kv = kv_layer;
     pre.kv = kv_layer;
+    prof_.mark("attn_decode", stream_);
     paged_attention(att, stream_);
+    prof_.mark("attn_prefill", stream_);
     prefill_attention(pre, stream_);
+    prof_.mark("gemm_o", stream_);
     gemm_->bf16_out(attn_.data(), L.wo, delta_.data(), T, E, HD);
+    prof_.mark("norm", stream_);
     add_rms_norm(x_.data(), delta_.data(), L.ffn_norm, h_.data(), nullptr, T, E, c.rms_eps,
                  stream_);
+    prof_.mark("gemm_gate_up", stream_);
     gemm_->bf16_out(h_.data(), L.wgu, gu_.data(), T, 2 * F, E);
+    prof_.mark("silu_mul", stream_);
     silu_mul(gu_.data(), act_.data(), T, F, stream_);
+    prof_.mark("gemm_down", stream_);
     gemm_->bf16_out(act_.data(), L.wdown, delta_.data(), T, E, F);
   }
-  if (R == 0) return 0;
+  prof_.mark("lm_head", stream_);
+  if (R == 0) {
+    prof_.finish(stream_);
+    return 0;
+  }
   add_rms_norm(x_.data(), delta_.data(), out_norm_, rows_h_.data(), d_rows, R, E, c.rms_eps,
                stream_);
   gemm_->f32_out(rows_h_.data(), lm_head_, logits_.data(), R, V, E);
+  prof_.finish(stream_);
   return R;
 }
 
@@ -431,11 +447,14 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
   const size_t V = static_cast<size_t>(config_.n_vocab);
   out.n_rows = rows;
   out.n_vocab = config_.n_vocab;
-  out.data.resize(static_cast<size_t>(rows) * V);
+  // Grown, never shrunk: resizing up zero-fills, which costs a host pass over every new row.
+  if (out.data.size() < static_cast<size_t>(rows) * V)
+    out.data.resize(static_cast<size_t>(rows) * V);
   out.sampled.clear();
 
   // Rows drawn here send back one token; the rest come back whole, in runs of adjacent rows.
   std::vector<RowDraw> draws;
+  std::vector<RowTarget> targets;
   std::vector<char> whole(static_cast<size_t>(rows), 1);
   int row = 0;
   for (const auto& s : batch.seqs) {
@@ -446,6 +465,16 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
       }
       ++row;
     } else if (s.logits == model::LogitsMode::All) {
+      if (!s.row_targets.empty()) {
+        if (s.row_targets.size() != s.tokens.size())
+          throw Error("forward: a chunk's row targets must match its tokens");
+        for (size_t j = 0; j < s.tokens.size(); ++j) {
+          const int32_t t = s.row_targets[j];
+          if (t >= config_.n_vocab) throw Error("forward: row target outside the vocabulary");
+          if (t >= 0) targets.push_back({row + static_cast<int>(j), t});
+          whole[static_cast<size_t>(row) + j] = 0;
+        }
+      }
       row += static_cast<int>(s.tokens.size());
     }
   }
@@ -459,6 +488,19 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
                 drawn_.data(), stream_);
     SGP_CUDA_CHECK(cudaMemcpyAsync(drawn.data(), drawn_.data(), drawn.size() * sizeof(int32_t),
                                    cudaMemcpyDeviceToHost, stream_));
+  }
+  std::vector<float> target_lp(targets.size());
+  if (!targets.empty()) {
+    targets_.reserve(targets.size());
+    target_lp_.reserve(targets.size());
+    SGP_CUDA_CHECK(cudaMemcpyAsync(targets_.data(), targets.data(),
+                                   targets.size() * sizeof(RowTarget), cudaMemcpyHostToDevice,
+                                   stream_));
+    row_logprobs(logits_.data(), config_.n_vocab, targets_.data(), static_cast<int>(targets.size()),
+                 target_lp_.data(), stream_);
+    SGP_CUDA_CHECK(cudaMemcpyAsync(target_lp.data(), target_lp_.data(),
+                                   target_lp.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                   stream_));
   }
   for (int r = 0; r < rows;) {
     if (!whole[static_cast<size_t>(r)]) {
@@ -477,6 +519,12 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
     out.sampled.assign(static_cast<size_t>(rows), -1);
     for (size_t i = 0; i < draws.size(); ++i)
       out.sampled[static_cast<size_t>(draws[i].row)] = drawn[i];
+  }
+  out.target_logprobs.clear();
+  if (!targets.empty()) {
+    out.target_logprobs.assign(static_cast<size_t>(rows), std::nanf(""));
+    for (size_t i = 0; i < targets.size(); ++i)
+      out.target_logprobs[static_cast<size_t>(targets[i].row)] = target_lp[i];
   }
 }
 
@@ -500,8 +548,8 @@ std::unique_ptr<Backend> load_cuda_backend(const std::string& path, const CudaOp
   return b;
 }
 
-size_t cuda_kv_budget(double utilization, int max_step_tokens, int max_rows,
-                      const ModelConfig& c, int device) {
+size_t cuda_kv_budget(double utilization, int max_step_tokens, int max_rows, const ModelConfig& c,
+                      int device) {
   if (!(utilization > 0.0 && utilization <= 1.0))
     throw Error("GPU memory utilization must be in (0, 1], not " + std::to_string(utilization));
   SGP_CUDA_CHECK(cudaSetDevice(device));
@@ -511,9 +559,8 @@ size_t cuda_kv_budget(double utilization, int max_step_tokens, int max_rows,
   const double HD = static_cast<double>(c.n_head) * c.head_dim;
   const double QKV = HD + 2.0 * c.n_head_kv * c.head_dim;
   // fp32 residual + bf16 h/delta/q/attn + qkv + gate/up + act; fp32 logits + bf16 rows.
-  const double activations =
-      T * (E * 4 + E * 2 * 2 + HD * 2 * 2 + QKV * 2 + F * 2 * 2 + F * 2) +
-      static_cast<double>(std::max(max_rows, 1)) * (V * 4 + E * 2);
+  const double activations = T * (E * 4 + E * 2 * 2 + HD * 2 * 2 + QKV * 2 + F * 2 * 2 + F * 2) +
+                             static_cast<double>(std::max(max_rows, 1)) * (V * 4 + E * 2);
   const double slack = 1024.0 * 1024 * 1024;  // cuBLAS workspaces, attention partials
   const double used = static_cast<double>(total - free_b);
   const double budget = static_cast<double>(total) * utilization - used - activations - slack;

@@ -12,6 +12,7 @@
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/kv_layout.h"
+#include "kernels/cuda/phase_timer.h"
 #include "kernels/cuda/sampling.h"
 #include "model/backend.h"
 
@@ -70,7 +71,8 @@ class CudaBackend : public model::Backend {
   void copy_page(int32_t src, int32_t dst, int n_slots) override;
   void forward(const model::ForwardBatch& batch, model::Logits& out) override;
   bool samples_on_device() const override { return device_sampling_; }
-  // Off: every logits row comes back whole and the engine samples on the host (tests compare).
+  bool scores_on_device() const override { return device_sampling_; }
+  // Off: every logits row comes back whole and the engine samples and scores on the host.
   void set_device_sampling(bool on) { device_sampling_ = on; }
 
   // The forward without the copy to the host: logits stay in device_logits() as [rows, n_vocab]
@@ -100,6 +102,7 @@ class CudaBackend : public model::Backend {
   bool neox_ = true;
   bool tc_prefill_ = true;
   bool device_sampling_ = true;
+  PhaseTimer prof_;  // SGP_CUDA_PROFILE=1: GPU time per phase, printed at destruction
   int n_sms_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<Gemm> gemm_;
@@ -124,6 +127,8 @@ class CudaBackend : public model::Backend {
   DeviceBuffer<float2> cos_sin_;
   DeviceBuffer<RowDraw> draws_;
   DeviceBuffer<int32_t> drawn_;
+  DeviceBuffer<RowTarget> targets_;
+  DeviceBuffer<float> target_lp_;
   DeviceBuffer<bf16> h_, qkv_, q_, attn_, delta_, gu_, act_, rows_h_;
 };
 

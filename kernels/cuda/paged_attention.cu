@@ -13,6 +13,7 @@ namespace {
 using bf16 = __nv_bfloat16;
 constexpr int kWarps = 4;
 constexpr int kMinKeysPerSplit = 128;  // one tile of 32 keys per warp
+constexpr int kBalanceKeys = 512;      // most keys one block walks when the batch is large
 
 __device__ inline float dot8(const float* q, const uint4& raw) {
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
@@ -80,6 +81,16 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int* pages = a.meta.pages + a.meta.seq_page_off[seq];
   const int begin = split * chunk;
   const int end = min(begin + chunk, pos + 1);
+
+  if (begin >= end) {  // a split past this sequence's end: an empty partial, nothing to read
+    if (threadIdx.x < group) {
+      const size_t part =
+          (static_cast<size_t>(slot) * a.n_head + kvh * group + threadIdx.x) * gridDim.z + split;
+      a.part_ml[part * 2] = -INFINITY;
+      a.part_ml[part * 2 + 1] = 0.f;
+    }
+    return;
+  }
 
   __shared__ __align__(16) float q_s[kMaxGroup][D];
   __shared__ float p_s[kWarps][kMaxGroup][32];
@@ -243,9 +254,14 @@ void launch(const PagedAttention& a, int group, int chunk, cudaStream_t stream) 
 
 int attention_splits(int n_tokens, int n_head_kv, int max_keys, int n_sms) {
   const int blocks = n_tokens * n_head_kv;
+  // Enough blocks to fill the GPU twice...
   const int want = (2 * n_sms + blocks - 1) / blocks;
+  // ...and no block walking more than kBalanceKeys keys: in a ragged batch the longest context
+  // would otherwise keep one block busy long after the others finished (splits past a shorter
+  // sequence's end exit at once).
+  const int balance = (max_keys + kBalanceKeys - 1) / kBalanceKeys;
   const int most = (max_keys + kMinKeysPerSplit - 1) / kMinKeysPerSplit;
-  return std::max(1, std::min(want, most));
+  return std::max(1, std::min(std::max(want, balance), most));
 }
 
 void paged_attention(const PagedAttention& a, cudaStream_t stream) {

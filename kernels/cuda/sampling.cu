@@ -28,6 +28,10 @@ struct ArgMaxOp {
   }
 };
 
+struct MaxFloat {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
 struct MaxOp {
   __device__ int operator()(int a, int b) const { return a > b ? a : b; }
 };
@@ -132,7 +136,42 @@ __global__ void sample_rows_kernel(const float* __restrict__ logits, int n_vocab
   if (threadIdx.x == 0) out[blockIdx.x] = found_s >= 0 ? found_s : last_s;
 }
 
+__global__ void row_logprobs_kernel(const float* __restrict__ logits, int n_vocab,
+                                    const RowTarget* __restrict__ targets,
+                                    float* __restrict__ out) {
+  using FloatReduce = cub::BlockReduce<float, kThreads>;
+  using SumReduce = cub::BlockReduce<double, kThreads>;
+  __shared__ union {
+    typename FloatReduce::TempStorage f;
+    typename SumReduce::TempStorage d;
+  } tmp;
+  __shared__ float mx_s;
+  const RowTarget t = targets[blockIdx.x];
+  const float* x = logits + static_cast<size_t>(t.row) * n_vocab;
+  float mx = -INFINITY;
+  for (int i = threadIdx.x; i < n_vocab; i += kThreads) mx = fmaxf(mx, x[i]);
+  mx = FloatReduce(tmp.f).Reduce(mx, MaxFloat());
+  if (threadIdx.x == 0) mx_s = mx;
+  __syncthreads();
+  mx = mx_s;
+  double part = 0.0;
+  for (int i = threadIdx.x; i < n_vocab; i += kThreads)
+    part += exp(static_cast<double>(x[i]) - static_cast<double>(mx));
+  const double sum = SumReduce(tmp.d).Sum(part);
+  if (threadIdx.x == 0) {
+    const double lse = static_cast<double>(mx) + log(sum);
+    out[blockIdx.x] = static_cast<float>(static_cast<double>(x[t.token]) - lse);
+  }
+}
+
 }  // namespace
+
+void row_logprobs(const float* logits, int n_vocab, const RowTarget* targets, int n_targets,
+                  float* out, cudaStream_t stream) {
+  if (n_targets <= 0) return;
+  row_logprobs_kernel<<<n_targets, kThreads, 0, stream>>>(logits, n_vocab, targets, out);
+  SGP_CUDA_CHECK(cudaGetLastError());
+}
 
 void sample_rows(const float* logits, int n_vocab, const RowDraw* draws, int n_draws, int32_t* out,
                  cudaStream_t stream) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -61,6 +63,8 @@ struct Engine::Impl {
   std::vector<int32_t> forced_run(const TokenConstraint& con, int32_t state,
                                   const std::string& text, bool& whole) const;
   void after_score_prefix(Sequence* seq);
+  // For each of the next n tokens of a continuation, the token its row predicts (-1: none).
+  std::vector<int32_t> score_targets(const Sequence& seq, int n) const;
   void after_score_chunk(Sequence* seq, int first_pos, int n, int first_row,
                          const model::Logits& logits);
   void cancel_now(RequestId id);
@@ -78,6 +82,8 @@ struct Engine::Impl {
   std::unordered_set<int32_t> eos_ids;
   model::Logits logits;
   EngineStats local;  // engine thread only
+  int evictable = 0;  // cached pages no request holds, as last counted
+  std::chrono::steady_clock::time_point evictable_at;
   // on_done calls of this round, made after the stats are published so a caller woken by one
   // sees counters that include its request.
   std::vector<std::function<void()>> completions;
@@ -147,8 +153,15 @@ std::string Engine::Impl::check_fits(int tokens) const {
 }
 
 void Engine::Impl::publish_stats() {
+  // Counting evictable pages walks the whole radix tree: while busy, at most every 50 ms (the
+  // figure is for metrics); exact whenever the engine goes idle.
+  const auto now = std::chrono::steady_clock::now();
+  if (scheduler->idle() || now - evictable_at >= std::chrono::milliseconds(50)) {
+    evictable = cache->evictable_pages();
+    evictable_at = now;
+  }
   local.pages_total = pool->n_pages();
-  local.pages_free = pool->n_free() + cache->evictable_pages();
+  local.pages_free = pool->n_free() + evictable;
   local.pages_in_use = local.pages_total - local.pages_free;
   local.preemptions = scheduler->preemptions();
   local.cached_tokens = scheduler->cached_tokens();
@@ -317,16 +330,21 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
         sc.sample_on_device = true;
         sc.sample = s->gen->sampler.device_draw();
       }
-    } else if (s->kind == SeqKind::ScoreChoice)
+    } else if (s->kind == SeqKind::ScoreChoice) {
       sc.logits = s->n_computed + c.n_tokens > s->logits_from ? model::LogitsMode::All
                                                               : model::LogitsMode::None;
-    else
+      if (sc.logits == model::LogitsMode::All && backend->scores_on_device())
+        sc.row_targets = score_targets(*s, c.n_tokens);
+    } else
       sc.logits = model::LogitsMode::None;
     batch.seqs.push_back(std::move(sc));
   }
 
   try {
+    const auto t0 = std::chrono::steady_clock::now();
     backend->forward(batch, logits);
+    local.forward_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } catch (const std::exception& e) {
     std::string msg = std::string("model forward failed: ") + e.what();
     std::vector<std::shared_ptr<ScoreJob>> jobs;
@@ -622,6 +640,19 @@ void Engine::Impl::after_score_prefix(Sequence* s) {
   if (job->pending == 0) finish_score(job);
 }
 
+std::vector<int32_t> Engine::Impl::score_targets(const Sequence& s, int n) const {
+  const auto& cont = s.job->request.continuations[static_cast<size_t>(s.choice)];
+  const int plen = static_cast<int>(s.job->request.prefix.size());
+  std::vector<int32_t> t(static_cast<size_t>(n), -1);
+  for (int j = 0; j < n; ++j) {
+    const int pos = s.n_computed + j;
+    const int k = pos + 1 - plen;
+    if (pos >= s.logits_from && k >= 0 && k < static_cast<int>(cont.size()))
+      t[static_cast<size_t>(j)] = cont[static_cast<size_t>(k)];
+  }
+  return t;
+}
+
 void Engine::Impl::after_score_chunk(Sequence* s, int first_pos, int n, int first_row,
                                      const model::Logits& lg) {
   std::shared_ptr<ScoreJob> job = s->job;
@@ -633,6 +664,11 @@ void Engine::Impl::after_score_chunk(Sequence* s, int first_pos, int n, int firs
     int pos = first_pos + j;
     if (pos < s->logits_from) continue;
     int k = pos + 1 - plen;  // the continuation token this row predicts
+    const size_t row = static_cast<size_t>(first_row + j);
+    if (row < lg.target_logprobs.size() && !std::isnan(lg.target_logprobs[row])) {
+      choice.token_logprobs[static_cast<size_t>(k)] = lg.target_logprobs[row];
+      continue;
+    }
     log_softmax(std::span<const float>(lg.row(first_row + j), static_cast<size_t>(lg.n_vocab)),
                 lsm);
     choice.token_logprobs[static_cast<size_t>(k)] =

@@ -35,6 +35,7 @@ struct EngineStats {
   int pages_free = 0;    // free or evictable
   int pages_in_use = 0;  // referenced by running requests or locked cache nodes
   uint64_t requests_done = 0;
+  double forward_seconds = 0;  // wall time inside Backend::forward (the rest is host work)
 };
 
 // Thread-safe. Runs its own loop thread; callbacks are invoked on that thread, so callers

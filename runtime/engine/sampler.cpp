@@ -29,10 +29,16 @@ void log_softmax(std::span<const float> logits, std::vector<float>& out) {
 }
 
 Sampler::Sampler(const SamplingParams& params, uint64_t seed, std::span<const int32_t> prompt)
-    : params_(params), rng_(seed), prompt_tokens_(prompt.begin(), prompt.end()) {}
+    : params_(params), rng_(seed) {
+  // Only the penalties read the history: without them, keep none (a hash set per request and
+  // an insert per token are a real share of the engine's host time in large batches).
+  const bool rep = params.repetition_penalty != 1.0f && params.repetition_penalty > 0.0f;
+  if (rep) prompt_tokens_.insert(prompt.begin(), prompt.end());
+  track_output_ = rep || params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f;
+}
 
 void Sampler::accept(int32_t token) {
-  ++output_counts_[token];
+  if (track_output_) ++output_counts_[token];
 }
 
 // 53 random bits: the same sequence of draws on every platform (unlike std distributions).

@@ -47,6 +47,7 @@ class Sampler {
   std::mt19937_64 rng_;
   std::unordered_set<int32_t> prompt_tokens_;
   std::unordered_map<int32_t, int> output_counts_;
+  bool track_output_ = false;  // a penalty needs output_counts_
   std::vector<float> work_;
 };
 

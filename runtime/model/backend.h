@@ -31,6 +31,8 @@ class Backend {
   virtual void forward(const ForwardBatch& batch, Logits& out) = 0;
   // Whether forward() honours SeqChunk::sample_on_device (else every row comes back whole).
   virtual bool samples_on_device() const { return false; }
+  // Whether forward() honours SeqChunk::row_targets (else All rows come back whole).
+  virtual bool scores_on_device() const { return false; }
 };
 
 // Opens a GGUF file or a Hugging Face folder (config.json + *.safetensors) on the CPU.

@@ -30,6 +30,9 @@ struct SeqChunk {
   // With LogitsMode::Last on a backend that samples on the device: draw the token there.
   bool sample_on_device = false;
   RowSample sample;
+  // With LogitsMode::All on a backend that scores on the device: per token, the id whose
+  // log-probability its row should give (-1: none needed). Only those values come back.
+  std::vector<int32_t> row_targets;
 };
 
 struct ForwardBatch {
@@ -41,14 +44,18 @@ struct ForwardBatch {
   }
 };
 
-// Row-major [n_rows, n_vocab]. Rows follow the batch order: for each sequence, one row (Last),
-// one per token (All), or none.
-// Rows sampled on the device have their token in `sampled` (else -1) and unspecified data.
+// Row-major [n_rows, n_vocab] (`data` may be longer than that: backends keep it allocated). Rows
+// follow the batch order: for each sequence, one row (Last), one per token (All), or none. Rows
+// sampled or scored on the device have their token in `sampled` (else -1) or their log-probability
+// in `target_logprobs`, and unspecified data.
 struct Logits {
   int n_rows = 0;
   int n_vocab = 0;
   std::vector<float> data;
   std::vector<int32_t> sampled;  // per row; empty when no row was sampled on the device
+  // Per row, log_softmax(row)[target] for rows given SeqChunk::row_targets (else NaN); empty
+  // when none was asked for.
+  std::vector<float> target_logprobs;
   const float* row(int i) const { return data.data() + static_cast<size_t>(i) * n_vocab; }
   float* row(int i) { return data.data() + static_cast<size_t>(i) * n_vocab; }
 };

@@ -138,3 +138,42 @@ TEST_CASE("engine on CUDA: tokens drawn on the device equal the host sampler's")
   CHECK(cold.stats.cached_tokens == 0);
   for (size_t i = 0; i < host.tokens.size(); i += 3) CHECK(cold.tokens[i] == dev.tokens[i]);
 }
+
+TEST_CASE("engine on CUDA: score log-probabilities computed on the device equal the host's") {
+  auto score = [](bool device) {
+    auto backend = model::make_random_cuda_backend(engine_config(), 12);
+    static_cast<cuda::CudaBackend*>(backend.get())->set_device_sampling(device);
+    auto tok = std::make_shared<model::SyntheticTokenizer>(engine_config().n_vocab);
+    engine::EngineOptions o;
+    o.kv_memory_bytes = 64u << 20;
+    engine::Engine eng(std::move(backend), tok, o);
+    std::mt19937 gen(9);
+    std::vector<engine::ScoreResult> out;
+    for (int q = 0; q < 4; ++q) {
+      engine::ScoreRequest r;
+      for (int k = 0; k < 40 + q * 30; ++k)
+        r.prefix.push_back(258 + static_cast<int32_t>(gen() % 1790));
+      for (int c = 0; c < 4; ++c) {
+        std::vector<int32_t> cont;
+        for (int k = 0; k <= c * 2; ++k) cont.push_back(258 + static_cast<int32_t>(gen() % 1790));
+        r.continuations.push_back(cont);
+      }
+      std::promise<engine::ScoreResult> p;
+      r.on_done = [&](engine::ScoreResult res) { p.set_value(std::move(res)); };
+      eng.submit(std::move(r));
+      out.push_back(p.get_future().get());
+    }
+    return out;
+  };
+  auto host = score(false), dev = score(true);
+  for (size_t q = 0; q < host.size(); ++q) {
+    CHECK(dev[q].error == "");
+    REQUIRE(dev[q].choices.size() == host[q].choices.size());
+    for (size_t c = 0; c < host[q].choices.size(); ++c) {
+      REQUIRE(dev[q].choices[c].token_logprobs.size() == host[q].choices[c].token_logprobs.size());
+      for (size_t k = 0; k < host[q].choices[c].token_logprobs.size(); ++k)
+        CHECK(dev[q].choices[c].token_logprobs[k] ==
+              doctest::Approx(host[q].choices[c].token_logprobs[k]).epsilon(1e-5));
+    }
+  }
+}

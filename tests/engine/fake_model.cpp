@@ -88,6 +88,7 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
   out.n_rows = 0;
   out.data.clear();
   out.sampled.clear();
+  out.target_logprobs.clear();
   for (const auto& s : batch.seqs) {
     int n = static_cast<int>(s.tokens.size());
     max_chunk_tokens = std::max(max_chunk_tokens.load(), n);
@@ -114,9 +115,21 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
         // The row's data is unspecified when sampled: poison it so the engine cannot use it.
         std::fill(row.begin(), row.end(), std::numeric_limits<float>::quiet_NaN());
       }
+      float target_lp = std::numeric_limits<float>::quiet_NaN();
+      if (!s.row_targets.empty() && s.row_targets.at(static_cast<size_t>(i)) >= 0) {
+        if (!device_sampling) throw std::logic_error("fake backend: asked to score on device");
+        std::vector<float> lsm;
+        engine::log_softmax(row, lsm);
+        target_lp = lsm.at(static_cast<size_t>(s.row_targets[static_cast<size_t>(i)]));
+        ++rows_scored;
+        std::fill(row.begin(), row.end(), std::numeric_limits<float>::quiet_NaN());
+      }
       out.data.insert(out.data.end(), row.begin(), row.end());
       out.sampled.resize(static_cast<size_t>(out.n_rows), -1);
       out.sampled.push_back(drawn);
+      out.target_logprobs.resize(static_cast<size_t>(out.n_rows),
+                                 std::numeric_limits<float>::quiet_NaN());
+      out.target_logprobs.push_back(target_lp);
       ++out.n_rows;
     }
   }

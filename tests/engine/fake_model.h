@@ -32,6 +32,7 @@ class FakeBackend : public model::Backend {
   void copy_page(int32_t src, int32_t dst, int n_slots) override;
   void forward(const model::ForwardBatch& batch, model::Logits& out) override;
   bool samples_on_device() const override { return device_sampling; }
+  bool scores_on_device() const override { return device_sampling; }
 
   void release();  // lets a held forward go on
   // Makes forward number n (from 1) hold, and waits until it does.
@@ -45,6 +46,7 @@ class FakeBackend : public model::Backend {
   // Plays a backend that draws tokens itself (engine::sample_row stands in for the device).
   std::atomic<bool> device_sampling{false};
   std::atomic<int> rows_sampled{0};
+  std::atomic<int> rows_scored{0};
 
  private:
   model::ModelConfig config_;

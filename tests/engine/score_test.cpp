@@ -26,10 +26,14 @@ std::vector<float> reference_logprobs(const std::vector<int32_t>& prefix,
 }  // namespace
 
 TEST_CASE("score: continuation logprobs equal the reference; the prefix runs once") {
-  for (bool radix : {true, false}) {
+  // device: the backend returns each row's target log-probability instead of the row.
+  for (auto [radix, device] : {std::pair{true, false}, {false, false}, {true, true}}) {
+    CAPTURE(radix);
+    CAPTURE(device);
     auto o = fake_options();
     o.radix_cache = radix;
     Harness h(o);
+    h.backend->device_sampling = device;
     engine::ScoreRequest r;
     r.prefix = make_prompt(41, 8);
     r.continuations = {{5, 6, 7}, {5, 6, 8}, {9}, {}, {10, 11, 12, 13, 14}};
@@ -50,6 +54,7 @@ TEST_CASE("score: continuation logprobs equal the reference; the prefix runs onc
     CHECK(h.backend->tokens == 40 + 3 + 3 + 1 + 5);
     // Continuations ran side by side.
     CHECK(h.backend->max_seqs >= 4);
+    CHECK(h.backend->rows_scored == (device ? 3 + 3 + 1 + 5 : 0));
     h.engine->clear_cache();
     CHECK(h.all_pages_back());
   }
