@@ -78,7 +78,7 @@ struct Engine {
 
 int main(int argc, char** argv) {
   const std::string out_path = argc > 1 ? argv[1] : "engine_bench.json";
-  int n_requests = 1000, n_programs = 256;
+  int n_requests = 1000, n_programs = 1024;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--requests") n_requests = std::atoi(argv[i + 1]);

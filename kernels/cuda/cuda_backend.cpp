@@ -289,6 +289,7 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   const bool tc_prefill = tc_prefill_ && prefill_attention_supported(D, group);
   const int tile_tokens = prefill_tile_tokens(group);
   int T = 0, P = 0, R = 0, max_keys = 0, n_dec = 0, n_tiles = 0;
+  int64_t sum_keys = 0;  // over decode rows: each attends to start_pos + n keys at most
   const int S = static_cast<int>(batch.seqs.size());
   for (const auto& s : batch.seqs) {
     const int n = static_cast<int>(s.tokens.size());
@@ -301,6 +302,7 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
     } else {
       n_dec += n;
       max_keys = std::max(max_keys, s.start_pos + n);
+      sum_keys += static_cast<int64_t>(n) * (s.start_pos + n);
     }
   }
   if (T == 0) return 0;
@@ -361,7 +363,9 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   const int* d_dec = d_rows + R;
   const int* d_tiles = d_dec + n_dec;
 
-  const int splits = n_dec ? attention_splits(n_dec, c.n_head_kv, max_keys, n_sms_) : 1;
+  const int splits = n_dec ? attention_splits(n_dec, c.n_head_kv, max_keys, n_sms_,
+                                              static_cast<int>(sum_keys / std::max(n_dec, 1)))
+                           : 1;
   x_.reserve(static_cast<size_t>(T) * E);
   h_.reserve(static_cast<size_t>(T) * E);
   qkv_.reserve(static_cast<size_t>(T) * QKV);

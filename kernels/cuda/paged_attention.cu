@@ -252,14 +252,15 @@ void launch(const PagedAttention& a, int group, int chunk, cudaStream_t stream) 
 
 }  // namespace
 
-int attention_splits(int n_tokens, int n_head_kv, int max_keys, int n_sms) {
+int attention_splits(int n_tokens, int n_head_kv, int max_keys, int n_sms, int mean_keys) {
   const int blocks = n_tokens * n_head_kv;
   // Enough blocks to fill the GPU twice...
   const int want = (2 * n_sms + blocks - 1) / blocks;
-  // ...and no block walking more than kBalanceKeys keys: in a ragged batch the longest context
-  // would otherwise keep one block busy long after the others finished (splits past a shorter
-  // sequence's end exit at once).
-  const int balance = (max_keys + kBalanceKeys - 1) / kBalanceKeys;
+  // ...and, in a ragged batch, no block walking much more than twice the mean context: the
+  // longest one would otherwise keep its block busy long after the others finished (splits
+  // past a shorter sequence's end exit at once).
+  const int per_block = std::max(kBalanceKeys, 2 * (mean_keys > 0 ? mean_keys : max_keys));
+  const int balance = (max_keys + per_block - 1) / per_block;
   const int most = (max_keys + kMinKeysPerSplit - 1) / kMinKeysPerSplit;
   return std::max(1, std::min(std::max(want, balance), most));
 }

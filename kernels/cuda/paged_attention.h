@@ -27,8 +27,9 @@ struct PagedAttention {
 
 // Token t attends to positions [0, tok_pos[t]] of its sequence. One block serves one token and
 // one KV head for every query head of its group, so each K/V vector is read once per group.
-// Splits over the keys fill the GPU when the batch is small.
-int attention_splits(int n_tokens, int n_head_kv, int max_keys, int n_sms);
+// Splits over the keys fill the GPU when the batch is small, and cap the keys one block walks
+// when contexts are ragged (`mean_keys` well below `max_keys`; 0: take max_keys).
+int attention_splits(int n_tokens, int n_head_kv, int max_keys, int n_sms, int mean_keys = 0);
 // Supports head_dim 64, 128, 256 and up to 8 query heads per KV head; throws sgp::Error otherwise.
 void paged_attention(const PagedAttention& args, cudaStream_t stream);
 
