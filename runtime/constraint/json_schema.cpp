@@ -124,7 +124,18 @@ class SchemaCompiler {
     }
   }
 
+  // Shared $defs can double the text at every level, so its size is checked as it grows.
   std::string compile(const Json& node, const std::string& path, int depth) {
+    std::string out = compile_node(node, path, depth);
+    if (out.size() > kMaxRegexBytes) {
+      fail(path, "the schema expands to more than " + std::to_string(kMaxRegexBytes >> 20) +
+                     " MiB of pattern (references repeated at many levels); simplify it");
+    }
+    return out;
+  }
+
+ private:
+  std::string compile_node(const Json& node, const std::string& path, int depth) {
     if (depth > kMaxDepth)
       fail(path, "nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
     if (node.is_boolean()) {
@@ -167,8 +178,10 @@ class SchemaCompiler {
     return alternation(parts);
   }
 
- private:
   static constexpr int kMaxDepth = 64;
+  static constexpr size_t kMaxRegexBytes = size_t{4} << 20;
+  // Bound on the oneOf analysis: shared references could make it exponential.
+  static constexpr int kMaxAnalysisSteps = 100000;
 
   [[noreturn]] static void fail(const std::string& path, const std::string& what) {
     throw SchemaError(path, what);
@@ -298,7 +311,8 @@ class SchemaCompiler {
 
   // A superset of the kinds `node` allows (after $ref and single allOf).
   unsigned kinds(const Json& node, int depth) {
-    if (depth > kMaxDepth || !node.is_object()) return kAnyKind;
+    if (depth > kMaxDepth || !node.is_object() || ++analysis_steps_ > kMaxAnalysisSteps)
+      return kAnyKind;
     if (node.contains("$ref")) return kinds(resolve(node, ""), depth + 1);
     if (node.contains("const")) return kind_of_value(node["const"]);
     unsigned out = kAnyKind;
@@ -337,7 +351,9 @@ class SchemaCompiler {
   }
 
   bool disjoint(const Json& a, const Json& b, int depth) {
-    if (depth > kMaxDepth || !a.is_object() || !b.is_object()) return false;
+    if (depth > kMaxDepth || !a.is_object() || !b.is_object() ||
+        ++analysis_steps_ > kMaxAnalysisSteps)
+      return false;
     if (a.contains("$ref")) return disjoint(resolve(a, ""), b, depth + 1);
     if (b.contains("$ref")) return disjoint(a, resolve(b, ""), depth + 1);
     for (const char* list : {"anyOf", "oneOf"}) {
@@ -378,6 +394,7 @@ class SchemaCompiler {
 
   void check_exclusive(const Json& list, const std::string& path) {
     if (!list.is_array() || list.empty()) fail(path, "must be a non-empty array of schemas");
+    analysis_steps_ = 0;
     for (size_t i = 0; i < list.size(); ++i) {
       for (size_t j = i + 1; j < list.size(); ++j) {
         if (!disjoint(list[i], list[j], 0)) {
@@ -674,6 +691,7 @@ class SchemaCompiler {
   const Json& root_;
   std::string ws_;
   std::vector<std::string> ref_stack_;
+  int analysis_steps_ = 0;
 };
 
 std::string describe(const std::string& pointer, const std::string& reason) {

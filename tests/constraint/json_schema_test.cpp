@@ -217,6 +217,24 @@ TEST_CASE("objects: additionalProperties, maps, keywords beside combinators") {
   CHECK(nested.full_match("[true,false]"));
 }
 
+TEST_CASE("schemas that would expand exponentially are errors, quickly") {
+  // Each level refers twice to the next: 2^28 copies of the innermost schema.
+  Json defs = Json::object();
+  for (int i = 0; i < 28; ++i) {
+    std::string next = std::string("#/$defs/d").append(std::to_string(i + 1));
+    defs[std::string("d").append(std::to_string(i))] = {
+        {"anyOf", Json::array({{{"$ref", next}}, {{"$ref", next}}})}};
+  }
+  defs["d28"] = {{"type", "boolean"}};
+  Json doubling = {{"$defs", defs}, {"$ref", "#/$defs/d0"}};
+  CHECK_THROWS_WITH_AS(json_schema_to_regex(doubling), doctest::Contains("MiB of pattern"),
+                       SchemaError);
+  // The same shape under oneOf, recursive: the exclusivity analysis is bounded too.
+  Json recursive = Json::parse(
+      R"({"$defs":{"a":{"oneOf":[{"$ref":"#/$defs/a"},{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"})");
+  CHECK_THROWS_AS(json_schema_to_regex(recursive), SchemaError);
+}
+
 TEST_CASE("schema errors carry the JSON pointer of the offending node") {
   try {
     json_schema_to_regex(Json::parse(R"({"type":"object","properties":{"a":{"type":"strng"}}})"));
