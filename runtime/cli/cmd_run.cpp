@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <utility>
 
 #include "cli/batch_runner.h"
@@ -30,7 +31,7 @@ struct RunFlags {
   std::vector<std::string> externs;
   double extern_timeout = 30;
   int64_t max_steps = 1'000'000;
-  bool greedy = false, no_stream = false, quiet = false, no_progress = false;
+  bool greedy = false, no_stream = false, quiet = false, no_progress = false, resume = false;
   ModelFlags model;
 };
 
@@ -97,28 +98,53 @@ int run(const RunFlags& f) {
 
   // Ctrl-C cancels the in-flight requests; the run ends with a "cancelled" error.
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([cancel](const boost::system::error_code& ec, int) {
-    if (!ec) cancel->cancel();
+  int signal_number = 0;
+  signals.async_wait([cancel, &signal_number](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    signal_number = sig;
+    cancel->cancel();
   });
 
   int code = 0;
   if (!f.batch.empty()) {
+    if (f.resume && f.out.empty()) throw Error("--resume needs --out (the file to complete)");
     size_t skipped = 0;
     auto lines = read_batch(f.batch, stderr, &skipped);
-    std::ofstream file_out;
-    if (!f.out.empty()) {
-      file_out.open(f.out);
-      if (!file_out) throw Error("cannot write --out file: " + f.out);
-    }
-    std::ostream& out = f.out.empty() ? std::cout : file_out;
+    std::optional<BatchOutput> out;
+    if (f.out.empty())
+      out.emplace();
+    else
+      out.emplace(f.out, f.resume);
+    size_t total = lines.size();
+    std::erase_if(lines, [&](const BatchLine& b) { return out->done(b.line, b.input); });
     // Program output goes to stderr so stdout/--out holds only the JSONL records.
     opts.on_print = [](const std::string& s) { std::fputs(s.c_str(), stderr); };
-    // Ctrl-C cancels every running line (each is recorded with a "cancelled" error).
-    BatchStats st = run_batch(io, interp, lines, f.parallel, opts, out, isatty(2), !f.no_progress,
-                              [&signals] { signals.cancel(); });
-    if (!f.quiet)
-      std::fprintf(stderr, "batch: %zu ok, %zu failed, %zu malformed lines skipped, %.2f s\n",
-                   st.ok, st.failed, skipped, st.seconds);
+    BatchConfig config;
+    config.parallel = f.parallel;
+    config.show_progress = !f.no_progress;
+    config.progress_tty = isatty(2);
+    // Ctrl-C / SIGTERM: no new line starts, running ones are cancelled and left for --resume.
+    BatchStats st =
+        run_batch(io, interp, lines, opts, *out, config, [&signals] { signals.cancel(); });
+    if (st.interrupted) {
+      const char* name = signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+      std::fprintf(stderr,
+                   "sgrun: interrupted by %s: %zu of %zu lines have results in %s; %zu not "
+                   "finished%s\n",
+                   name, total - st.unfinished, total, f.out.empty() ? "the output" : f.out.c_str(),
+                   st.unfinished, f.out.empty() ? "" : " (rerun with --resume to complete them)");
+      int code = 128 + (signal_number ? signal_number : SIGINT);
+      // Lines still inside an extern command cannot be unwound; every record is on disk.
+      if (st.abandoned) std::fflush(stderr), std::_Exit(code);
+      pool.join();
+      return code;
+    }
+    if (!f.quiet) {
+      std::fprintf(stderr, "batch: %zu ok, %zu failed, %zu malformed lines skipped", st.ok,
+                   st.failed, skipped);
+      if (out->resumed()) std::fprintf(stderr, ", %zu done earlier", out->resumed());
+      std::fprintf(stderr, ", %.2f s\n", st.seconds);
+    }
     code = st.failed || skipped ? 1 : 0;
   } else {
     bool streamed = false;
@@ -187,6 +213,9 @@ void register_run(CLI::App& app, ExitCode& exit) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-steps", f->max_steps, "nodes a run may execute before it is stopped")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--resume", f->resume,
+                "with --batch and --out: keep the records already in --out and run only the "
+                "lines that have none (after Ctrl-C or a crash)");
   cmd->add_flag("--greedy", f->greedy, "temperature 0 for every gen (deterministic)");
   cmd->add_flag("--no-stream", f->no_stream, "don't echo generated text to stderr");
   cmd->add_flag("--no-progress", f->no_progress, "no batch progress on stderr");
@@ -196,7 +225,9 @@ void register_run(CLI::App& app, ExitCode& exit) {
   cmd->footer(
       "The return value is printed as JSON on stdout; generated text streams to stderr as it is "
       "produced (--no-stream turns that off). With --batch, stdout (or --out) gets one JSON "
-      "record per input line, in input order; progress and print() output go to stderr.");
+      "record per input line, in input order; progress and print() output go to stderr. "
+      "Ctrl-C or SIGTERM during a batch stops it: every finished record is kept (exit status "
+      "130 / 143), and --resume completes the rest.");
   cmd->callback([f, &exit] {
     signal(SIGPIPE, SIG_IGN);  // an extern command that exits early must not kill sgrun
     exit.value = run(*f);
