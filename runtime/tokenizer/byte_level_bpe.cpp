@@ -6,11 +6,6 @@
 
 namespace sgp::model {
 
-namespace {
-constexpr size_t kMaxCacheEntries = 1 << 16;
-constexpr size_t kMaxCachedPiece = 64;
-}  // namespace
-
 ByteLevelBpe::ByteLevelBpe(const TokenizerSpec& spec)
     : VocabTokenizer(spec), pre_(spec.pre), ignore_merges_(spec.ignore_merges) {
   byte_ids_.fill(-1);
@@ -42,15 +37,7 @@ void ByteLevelBpe::encode_piece(std::string_view piece, std::vector<int32_t>& ou
       return;
     }
   }
-  bool cacheable = piece.size() <= kMaxCachedPiece;
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(piece);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
+  if (cache_.find(piece, out)) return;
   std::vector<int32_t> symbols;
   symbols.reserve(piece.size());
   for (char c : piece) {
@@ -61,11 +48,7 @@ void ByteLevelBpe::encode_piece(std::string_view piece, std::vector<int32_t>& ou
   }
   merges_.apply(symbols);
   out.insert(out.end(), symbols.begin(), symbols.end());
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-    cache_.try_emplace(std::string(piece), std::move(symbols));
-  }
+  cache_.insert(piece, symbols);
 }
 
 void ByteLevelBpe::encode_text(std::string_view text, bool, std::vector<int32_t>& out) const {

@@ -2,12 +2,11 @@
 #pragma once
 
 #include <array>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/merge_table.h"
+#include "tokenizer/piece_cache.h"
 #include "tokenizer/vocab_tokenizer.h"
 
 namespace sgp::model {
@@ -15,6 +14,7 @@ namespace sgp::model {
 class ByteLevelBpe : public VocabTokenizer {
  public:
   explicit ByteLevelBpe(const TokenizerSpec& spec);
+  const PieceCache& cache() const { return cache_; }
 
  protected:
   void encode_text(std::string_view text, bool at_start, std::vector<int32_t>& out) const override;
@@ -27,9 +27,8 @@ class ByteLevelBpe : public VocabTokenizer {
   std::array<int32_t, 256> byte_ids_;
   TokenIndex ids_by_bytes_;  // ordinary tokens, when ignore_merges_
   MergeTable merges_;
-  // Pieces repeat a lot (" the", ","): their tokens are cached.
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
+  // Pieces repeat a lot (" the", ","): their tokens are cached, within a fixed memory budget.
+  mutable PieceCache cache_;
 };
 
 }  // namespace sgp::model

@@ -23,13 +23,16 @@ const std::string kModel = std::string(SGP_SOURCE_DIR) + "/models/SmolLM2-135M-I
 struct Real {
   std::shared_ptr<model::Tokenizer> tok;
   std::unique_ptr<engine::Engine> engine;
-  explicit Real(bool jump_forward = true) {
+  // kv_pages > 0: a pool of exactly that many KV pages instead of 64 MiB.
+  explicit Real(bool jump_forward = true, int kv_pages = 0) {
     auto file = model::GgufFile::open(kModel);
     tok = model::Tokenizer::from_gguf(*file);
     engine::EngineOptions o;
     o.kv_memory_bytes = 64u << 20;
     o.jump_forward = jump_forward;
-    engine = std::make_unique<engine::Engine>(model::load_cpu_backend(kModel), tok, o);
+    auto backend = model::load_cpu_backend(kModel);
+    if (kv_pages > 0) o.kv_memory_bytes = static_cast<size_t>(kv_pages) * backend->page_bytes();
+    engine = std::make_unique<engine::Engine>(std::move(backend), tok, o);
   }
   std::vector<int32_t> encode(const std::string& text) const {
     std::vector<int32_t> ids;
@@ -159,4 +162,50 @@ TEST_CASE("smollm2: JSON schema output is valid with jump-forward on and off, in
   }
   MESSAGE("forward passes: off " << steps[0] << ", on " << steps[1]);
   CHECK(steps[1] * 2 < steps[0]);
+}
+
+TEST_CASE("smollm2: a KV pool far too small for 16 concurrent requests preempts; outputs equal") {
+  if (!std::filesystem::exists(kModel)) {
+    MESSAGE("model not fetched (make model); skipped");
+    return;
+  }
+  const char* prompts[] = {"The capital of France is", "List three colors:", "def add(a, b):",
+                           "Once upon a time",         "The sun is a",       "Water boils at"};
+  auto requests = [&prompts](Real& m) {
+    std::vector<engine::GenerateRequest> rs;
+    for (int i = 0; i < 16; ++i) {
+      auto r =
+          greedy(m.encode(std::string(prompts[i % 6]) + (i >= 6 ? " " + std::to_string(i) : "")),
+                 12 + (i * 7) % 20);
+      r.sampling.ignore_eos = true;
+      if (i % 4 == 3) {  // seeded sampling must survive recomputation too
+        r.sampling.temperature = 0.8f;
+        r.sampling.seed = static_cast<uint64_t>(i);
+      }
+      rs.push_back(r);
+    }
+    return rs;
+  };
+  Real roomy;
+  auto want = roomy.run(requests(roomy));
+  CHECK(roomy.engine->stats().preemptions == 0);
+  // 16 tokens a page: each request needs 2-4 pages, all together ~50; the pool has 8.
+  Real tiny(true, 8);
+  auto got = tiny.run(requests(tiny));
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i].finish == engine::FinishReason::Length);
+    CHECK(got[i].tokens == want[i].tokens);
+    CHECK(got[i].text == want[i].text);
+  }
+  auto s = tiny.engine->stats();
+  MESSAGE("tiny pool: " << s.pages_total << " pages, " << s.preemptions << " preemptions, "
+                        << s.steps << " steps (roomy: " << roomy.engine->stats().steps << ")");
+  CHECK(s.pages_total == 8);
+  CHECK(s.preemptions > 0);
+  CHECK(s.requests_done == 16);
+  tiny.engine->clear_cache();
+  s = tiny.engine->stats();
+  CHECK(s.pages_in_use == 0);
+  CHECK(s.pages_free == s.pages_total);
 }
