@@ -126,6 +126,9 @@ def main():
         "date": datetime.date.today().isoformat(),
         "machine": {"cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
                     "cores": sh("nproc"), "load_average_before": load_before,
+                    # On a shared machine the run may be given a high-priority autogroup
+                    # (echo -20 > /proc/self/autogroup in a new session): recorded here.
+                    "autogroup": sh("cat /proc/self/autogroup 2>/dev/null"),
                     "load_average_after": load_after},
         "commit": sh("git rev-parse --short HEAD"),
         "llama_cpp_python": LLAMA_CPP_VERSION,
