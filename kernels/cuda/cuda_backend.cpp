@@ -451,9 +451,6 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
   const size_t V = static_cast<size_t>(config_.n_vocab);
   out.n_rows = rows;
   out.n_vocab = config_.n_vocab;
-  // Grown, never shrunk: resizing up zero-fills, which costs a host pass over every new row.
-  if (out.data.size() < static_cast<size_t>(rows) * V)
-    out.data.resize(static_cast<size_t>(rows) * V);
   out.sampled.clear();
 
   // Rows drawn here send back one token; the rest come back whole, in runs of adjacent rows.
@@ -493,6 +490,12 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
     SGP_CUDA_CHECK(cudaMemcpyAsync(drawn.data(), drawn_.data(), drawn.size() * sizeof(int32_t),
                                    cudaMemcpyDeviceToHost, stream_));
   }
+  // When every row is drawn or scored here, no row comes back and `data` stays empty (sizing it
+  // would zero-fill up to rows x vocab floats on the host every step for nothing).
+  if (std::find(whole.begin(), whole.end(), 1) != whole.end())
+    out.data.resize(static_cast<size_t>(rows) * V);
+  else
+    out.data.clear();
   std::vector<float> target_lp(targets.size());
   if (!targets.empty()) {
     targets_.reserve(targets.size());

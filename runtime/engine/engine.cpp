@@ -389,7 +389,7 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
         if (batch.seqs[i].logits == model::LogitsMode::Last) {
           const int32_t drawn =
               batch.seqs[i].sample_on_device ? logits.sampled.at(my_first_row) : -1;
-          after_generate_logits(s, logits.row(my_first_row), drawn);
+          after_generate_logits(s, drawn >= 0 ? nullptr : logits.row(my_first_row), drawn);
         }
         break;
       case SeqKind::ScorePrefix:

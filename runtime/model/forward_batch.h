@@ -44,10 +44,10 @@ struct ForwardBatch {
   }
 };
 
-// Row-major [n_rows, n_vocab] (`data` may be longer than that: backends keep it allocated). Rows
-// follow the batch order: for each sequence, one row (Last), one per token (All), or none. Rows
-// sampled or scored on the device have their token in `sampled` (else -1) or their log-probability
-// in `target_logprobs`, and unspecified data.
+// Row-major [n_rows, n_vocab]. Rows follow the batch order: for each sequence, one row (Last), one
+// per token (All), or none. Rows sampled or scored on the device have their token in `sampled`
+// (else -1) or their log-probability in `target_logprobs`, and unspecified data; when every row
+// is, `data` may be empty.
 struct Logits {
   int n_rows = 0;
   int n_vocab = 0;
