@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 JOBS=${JOBS:-$(nproc)}
-TARGETS_ALL=(compile tokenizer gguf safetensors regex schema)
+TARGETS_ALL=(compile tokenizer gguf safetensors regex schema http)
 mode=${1:-smoke}
 shift || true
 

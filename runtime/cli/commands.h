@@ -14,5 +14,6 @@ void register_check(CLI::App& app, ExitCode& exit);
 void register_graph(CLI::App& app, ExitCode& exit);
 void register_run(CLI::App& app, ExitCode& exit);
 void register_repl(CLI::App& app, ExitCode& exit);
+void register_serve(CLI::App& app, ExitCode& exit);
 
 }  // namespace sgp::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   sgp::cli::register_graph(app, exit);
   sgp::cli::register_run(app, exit);
   sgp::cli::register_repl(app, exit);
+  sgp::cli::register_serve(app, exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
