@@ -81,6 +81,9 @@ CudaBackend::CudaBackend(const model::ModelConfig& config, const model::CudaOpti
   if (config_.head_dim == 0 && config_.n_head > 0)
     config_.head_dim = config_.n_embd / config_.n_head;
   check_shape(config_);
+  if (config_.sliding_window > 0)
+    throw Error("the CUDA backend has no sliding-window attention yet (this model's window is " +
+                std::to_string(config_.sliding_window) + " tokens); use --backend cpu");
   if (options.page_size <= 0 || options.page_size > 1024)
     throw Error("CUDA backend: page_size must be in [1, 1024]");
   int n_dev = 0;
