@@ -188,9 +188,11 @@ TEST_CASE("smollm2: every schema output (temperature 1, 4 seeds) validates") {
   }
   const int total = static_cast<int>(schemas.size()) * (kSeedsOn + 1);
   MESSAGE(tally.matched << " of " << total << " schema outputs validated; " << tally.out_of_tokens
-                        << " ran out of max_tokens=" << kMaxTokens);
+                        << " ran out of max_tokens=" << kMaxTokens << " (an error, not output); "
+                        << tally.covered.size() << " schemas with a checked output");
   CHECK(tally.matched + tally.out_of_tokens == total);
-  CHECK(tally.out_of_tokens * 10 <= total);
+  CHECK(tally.covered.size() >= 20);
+  CHECK(tally.out_of_tokens * 5 <= total);
 }
 
 TEST_CASE("smollm2: jump-forward re-tokenizes each boundary canonically") {
