@@ -43,7 +43,7 @@ void HttpSession::close_if_idle() {
   stream_.socket().close(ec);
 }
 
-asio::awaitable<void> HttpSession::reply_and_close(int status, const std::string& message) {
+asio::awaitable<void> HttpSession::reply_and_close(int status, std::string message) {
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::server, "sgrun");
   res.set(http::field::content_type, "application/json");

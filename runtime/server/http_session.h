@@ -25,7 +25,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   asio::awaitable<void> handle(Request& req);
-  asio::awaitable<void> reply_and_close(int status, const std::string& message);
+  asio::awaitable<void> reply_and_close(int status, std::string message);
   void watch_disconnect(std::shared_ptr<CancelSignal> signal, std::shared_ptr<bool> active);
 
   boost::beast::tcp_stream stream_;

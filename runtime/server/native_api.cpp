@@ -4,7 +4,6 @@
 #include "interp/async_event.h"
 #include "server/chat_prompt.h"
 #include "server/generation.h"
-#include "server/offload.h"
 #include "server/openai_api.h"
 
 namespace sgp::server {
@@ -58,7 +57,7 @@ asio::awaitable<void> generate(RequestContext& ctx) {
   check_context(s, prompt.size(), sp.max_tokens);
   if (spec.kind != ConstraintSpec::Kind::None) {
     auto v = s.vocab;
-    sp.constraint = co_await offload(*s.pool, [spec, v] { return build_constraint(spec, v); });
+    sp.constraint = build_constraint(spec, v);
   }
   ctx.check_cancelled();
   std::vector<engine::GenerateRequest> reqs(1);

@@ -6,7 +6,6 @@
 
 #include "server/chat_prompt.h"
 #include "server/generation.h"
-#include "server/offload.h"
 #include "server/openai_request.h"
 
 namespace sgp::server {
@@ -104,8 +103,7 @@ asio::awaitable<void> completions(RequestContext& ctx, bool chat) {
   if (r.constraint.kind != ConstraintSpec::Kind::None) {
     auto vocab = s.vocab;
     ConstraintSpec spec = r.constraint;
-    r.sampling.constraint =
-        co_await offload(*s.pool, [spec, vocab] { return build_constraint(spec, vocab); });
+    r.sampling.constraint = build_constraint(spec, vocab);
   }
   ctx.check_cancelled();
   std::vector<engine::GenerateRequest> reqs(static_cast<size_t>(r.n));

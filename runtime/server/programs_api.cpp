@@ -6,7 +6,6 @@
 #include "interp/runtime_error.h"
 #include "server/event_queue.h"
 #include "server/observed_client.h"
-#include "server/offload.h"
 
 namespace sgp::server {
 
@@ -32,11 +31,9 @@ asio::awaitable<void> run_program(RequestContext& ctx) {
                      "this server runs only registered programs (started with --no-program-source)",
                      "permission_error");
     std::string src = *source;
-    compiler::CompileResult cr = co_await offload(*s.pool, [src] {
-      compiler::CompileOptions o;
-      o.require_main = true;
-      return compiler::compile_source("request.sgp", src, o);
-    });
+    compiler::CompileOptions copts;
+    copts.require_main = true;
+    compiler::CompileResult cr = compiler::compile_source("request.sgp", src, copts);
     if (!cr.ok())
       throw ApiError(400, cr.format_diagnostics(), "invalid_request_error", "compile_error");
     program = std::make_shared<const graph::Program>(std::move(cr.program));

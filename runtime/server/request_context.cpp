@@ -76,9 +76,12 @@ asio::awaitable<void> RequestContext::respond(int status, const Json& body) {
   co_await respond_text(status, dump_json(body) + "\n", type);
 }
 
-asio::awaitable<void> RequestContext::respond_error(int status, const std::string& message,
-                                                    const std::string& type,
-                                                    const std::string& code) {
+asio::awaitable<void> RequestContext::respond_error(ApiError e) {
+  co_await respond_error(e.status(), e.what(), e.type(), e.code());
+}
+
+asio::awaitable<void> RequestContext::respond_error(int status, std::string message,
+                                                    std::string type, std::string code) {
   log.error = message;
   if (streaming_) {
     // Headers are gone already: the error travels as an event, then the stream ends.

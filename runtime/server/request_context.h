@@ -35,11 +35,10 @@ class RequestContext {
 
   asio::awaitable<void> respond(int status, const Json& body);
   asio::awaitable<void> respond_text(int status, std::string body, const char* content_type);
-  asio::awaitable<void> respond_error(int status, const std::string& message,
-                                      const std::string& type, const std::string& code = "");
-  asio::awaitable<void> respond_error(const ApiError& e) {
-    return respond_error(e.status(), e.what(), e.type(), e.code());
-  }
+  // By value: a coroutine's reference parameters would dangle once the caller's temporaries go.
+  asio::awaitable<void> respond_error(int status, std::string message, std::string type,
+                                      std::string code = "");
+  asio::awaitable<void> respond_error(ApiError e);
   bool responded() const { return responded_; }
   // Throws the ApiError a fired cancel signal stands for (504 timeout, 503 shutdown, 499 gone).
   void check_cancelled() const;
