@@ -80,7 +80,8 @@ asio::awaitable<void> HttpSession::run() {
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
           ec == asio::error::eof || ec == asio::error::bad_descriptor)
         break;
-      co_await reply_and_close(status_for_parse_error(ec), "bad request: " + ec.message());
+      std::string message = "bad request: " + ec.message();
+      co_await reply_and_close(status_for_parse_error(ec), std::move(message));
       break;
     }
     busy_ = true;
@@ -98,11 +99,12 @@ asio::awaitable<void> HttpSession::run() {
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         int status = ec == beast::error::timeout ? 408 : status_for_parse_error(ec);
-        if (ec != http::error::end_of_stream && ec != asio::error::connection_reset &&
-            ec != asio::error::operation_aborted)
-          co_await reply_and_close(status, ec == beast::error::timeout
-                                               ? "the request did not arrive in time"
-                                               : "bad request: " + ec.message());
+        // Named first: GCC mis-destroys ?: temporaries inside co_await arguments.
+        std::string message = "the request did not arrive in time";
+        if (ec != beast::error::timeout) message = "bad request: " + ec.message();
+        bool answer = ec != http::error::end_of_stream && ec != asio::error::connection_reset &&
+                      ec != asio::error::operation_aborted;
+        if (answer) co_await reply_and_close(status, std::move(message));
         break;
       }
     }
