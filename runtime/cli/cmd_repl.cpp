@@ -1,10 +1,13 @@
 // `sgrun repl [FILE]`: interactive prompting; definitions, variables and the state's KV persist.
+#include <pthread.h>
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,17 +30,31 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Set by the SIGINT handler (nothing else is async-signal-safe); read by the main thread only:
+// SIGINT is blocked in every other thread, so it always interrupts the main thread's read().
 std::atomic<bool> g_interrupt{false};
-std::atomic<bool> g_reading{false};
+bool g_line_interrupted = false;  // the line readline just returned was cut by Ctrl-C
 
-// Ctrl-C: while reading, drop the current line; while a program runs, cancel it.
 void on_sigint(int) {
   g_interrupt = true;
-  if (g_reading) {
-    (void)!write(1, "^C\n", 3);
-    rl_on_new_line();
-    rl_replace_line("", 0);
-    rl_redisplay();
+}
+
+// readline's key reader. Ctrl-C at the prompt interrupts read() (no SA_RESTART); the line is
+// then accepted as typed and marked, so the loop drops it (and any unfinished multi-line entry)
+// and prompts again. All of this runs in normal context, never inside the signal handler.
+int read_key(FILE* in) {
+  while (true) {
+    unsigned char c;
+    ssize_t n = read(fileno(in), &c, 1);
+    if (n == 1) return c;
+    if (n == 0) return EOF;
+    if (errno != EINTR) return RL_ISSTATE(RL_STATE_READCMD) ? READERR : EOF;
+    if (g_interrupt.exchange(false)) {
+      g_line_interrupted = true;
+      std::fputs("^C", rl_outstream);
+      return '\n';
+    }
+    rl_check_signals();  // SIGWINCH: readline resizes
   }
 }
 
@@ -99,7 +116,8 @@ class Repl {
       if (!state_) {
         std::puts("(empty state)");
       } else {
-        std::printf("%s\n-- %zu tokens\n", state_->text.c_str(), state_->tokens.size());
+        std::printf("%s\n-- %zu tokens, %zu in the KV cache\n", state_->text.c_str(),
+                    state_->tokens.size(), std::min(state_->cached, state_->tokens.size()));
       }
     } else if (cmd == ":model") {
       auto s = client_->stats();
@@ -126,6 +144,7 @@ class Repl {
   }
 
   void add(const std::string& text) {
+    g_interrupt = false;  // a Ctrl-C from now on cancels this entry
     compiler::Session::Snippet sn = session_.add(text);
     if (!sn.ok) {
       std::fputs(sn.diagnostics.c_str(), stdout);
@@ -162,7 +181,6 @@ class Repl {
                      }
                      done.set_value({std::move(v), std::move(err)});
                    });
-    g_interrupt = false;
     while (fut.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
       if (g_interrupt.exchange(false)) cancel->cancel();
     auto [value, err] = fut.get();
@@ -193,6 +211,12 @@ std::string history_path() {
 
 int repl_main(const ModelFlags& flags, const std::string& file,
               const std::vector<std::string>& externs, double extern_timeout) {
+  // Every thread the REPL starts (engine, io, extern pool) inherits SIGINT blocked, so Ctrl-C
+  // always lands on this thread and interrupts readline's read().
+  sigset_t sigint, old_mask;
+  sigemptyset(&sigint);
+  sigaddset(&sigint, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigint, &old_mask);
   std::unique_ptr<Repl> repl;
   try {
     repl = std::make_unique<Repl>(flags, externs, extern_timeout);
@@ -201,22 +225,29 @@ int repl_main(const ModelFlags& flags, const std::string& file,
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  rl_catch_signals = 0;
   struct sigaction sa {};
-  sa.sa_handler = on_sigint;
+  sa.sa_handler = on_sigint;  // no SA_RESTART: read() returns EINTR
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  rl_catch_signals = 0;
+  rl_getc_function = read_key;
   std::string hist = history_path();
-  if (!hist.empty()) read_history(hist.c_str());
+  // append_history() only appends to an existing file, so a first session creates it.
+  if (!hist.empty() && read_history(hist.c_str()) != 0) write_history(hist.c_str());
   std::printf("sgrun repl — :help for commands, Ctrl-D to leave\n");
   if (!file.empty()) repl->handle(":load " + file);
   std::string entry;
   while (true) {
-    g_reading = true;
+    g_interrupt = false;
+    g_line_interrupted = false;
     char* line = readline(entry.empty() ? "sgp> " : "...> ");
-    g_reading = false;
     if (!line) break;
-    if (g_interrupt.exchange(false)) entry.clear();
+    if (g_line_interrupted) {
+      std::free(line);
+      entry.clear();
+      continue;
+    }
     entry += line;
     entry += "\n";
     std::free(line);

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "interp/asio.h"
@@ -38,6 +39,12 @@ CommandResult run_command(const std::string& command, const std::string& input, 
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
       close(fd);
     setpgid(0, 0);  // its own group, so a timeout kills its children too
+    // The REPL blocks SIGINT in its worker threads and sgrun ignores SIGPIPE; the command gets
+    // the defaults back.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -115,8 +122,9 @@ interp::HostFunction make_extern_command(std::string command, double timeout_s,
       try {
         CommandResult r = run_command(command, input, timeout_s);
         if (r.timed_out) {
-          res.error =
-              "command '" + command + "' timed out after " + std::to_string(timeout_s) + " s";
+          char limit[32];
+          std::snprintf(limit, sizeof limit, "%g", timeout_s);
+          res.error = "command '" + command + "' timed out after " + limit + " s (killed)";
         } else if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
           res.error = "command '" + command + "' failed (exit status " +
                       std::to_string(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1) + ")";

@@ -36,7 +36,12 @@ std::vector<int32_t> LocalModelClient::tokenize(std::string_view text, bool pars
 }
 
 std::string LocalModelClient::detokenize(const std::vector<int32_t>& tokens) const {
-  return tokenizer_->decode(tokens);
+  // As the engine builds generated text: each token's exact bytes, so detokenizing a state in
+  // pieces concatenates (decode() would drop a SentencePiece leading space from every piece).
+  model::IncrementalDecoder dec(*tokenizer_);
+  std::string out;
+  for (int32_t id : tokens) out += dec.push(id);
+  return out + dec.flush();
 }
 
 int32_t LocalModelClient::bos_id() const {

@@ -26,6 +26,8 @@ class ModelClient {
 
   // parse_special: special-token text (chat markers) maps to its id.
   virtual std::vector<int32_t> tokenize(std::string_view text, bool parse_special) const = 0;
+  // The tokens' exact bytes concatenated, as generated text is built (no SentencePiece
+  // leading-space stripping), invalid UTF-8 as U+FFFD. Throws sgp::Error for a bad id.
   virtual std::string detokenize(const std::vector<int32_t>& tokens) const = 0;
   virtual int32_t bos_id() const = 0;  // -1: none
   virtual bool add_bos() const = 0;    // whether a state starts with bos_id()

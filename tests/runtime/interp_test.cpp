@@ -9,6 +9,8 @@
 #include "fake_model_client.h"
 #include "interp/interpreter.h"
 #include "interp/runtime_error.h"
+#include "sgp/error.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace sgp;
 using interp::Value;
@@ -308,4 +310,84 @@ TEST_CASE("main's arguments: defaults, missing and unknown names") {
   CHECK(run(src).error.find("missing argument 'a'") != std::string::npos);
   args["zz"] = 1;
   CHECK(run(src, nullptr, args).error.find("main has no parameter 'zz'") != std::string::npos);
+}
+
+TEST_CASE("forks whose branches fail end with an error, never a hang") {
+  SUBCASE("every branch fails") {
+    auto o =
+        run("fn main() {\n  let xs = fork i in range(4) {\n    yield 1 // (i - i)\n  }\n"
+            "  return xs\n}\n");
+    CHECK(o.error.find("division by zero") != std::string::npos);
+    CHECK(o.error.find("test.sgp:3:") != std::string::npos);
+  }
+  SUBCASE("an inner fork's branch fails inside an outer branch") {
+    auto o = run(R"(
+fn main() {
+  let grid = fork i in range(3) {
+    let row = fork j in range(3) {
+      if i == 1 and j == 2 { yield [][1] }
+      yield j
+    }
+    yield row
+  }
+  return grid
+}
+)");
+    CHECK(o.error.find("list index 1 out of range") != std::string::npos);
+    CHECK(o.error.find("test.sgp:5:") != std::string::npos);
+  }
+  SUBCASE("a branch fails while the others wait on the model") {
+    auto client = std::make_shared<test::FakeModelClient>();
+    client->batch_hint = 3;  // the three gens are held back until all have arrived
+    auto o = run(R"(
+fn main() {
+  "Start."
+  let xs = fork i in range(4) {
+    if i == 0 { yield missing_key({}) }
+    gen g(max_tokens: 4)
+    yield g
+  }
+  return xs
+}
+fn missing_key(m) { return m["nope"] }
+)",
+                 client);
+    CHECK(o.error.find("test.sgp:11:") != std::string::npos);  // in missing_key
+    CHECK(o.error.find("test.sgp:5:") != std::string::npos);   // called from the branch
+    CHECK(client->seen().size() >= 3);  // the other branches' gens ran to the end
+  }
+  SUBCASE("a spawn that fails and is never awaited fails the run") {
+    auto o = run("fn bad(z) { return 1 // z }\nfn main() {\n  let f = spawn bad(0)\n  return 5\n}\n");
+    CHECK(o.error.find("division by zero") != std::string::npos);
+  }
+  SUBCASE("an empty fork joins at once") {
+    auto o = run("fn main() {\n  let xs = fork i in [] { yield i }\n  return xs\n}\n");
+    REQUIRE(o.error == "");
+    CHECK(o.json() == "[]");
+  }
+}
+
+TEST_CASE("LocalModelClient::detokenize keeps each token's bytes, as generated text does") {
+  // A SentencePiece tokenizer: decode() drops the dummy-prefix space of the first token, so
+  // decoding a state piecewise would lose spaces; detokenize must not.
+  auto tok = model::Tokenizer::from_hf_folder(std::string(SGP_SOURCE_DIR) +
+                                              "/tests/data/tokenizer/spm_legacy");
+  REQUIRE(tok->decode_strips_leading_space());
+  interp::LocalModelClient client(nullptr, tok, "spm");
+  auto hello = client.tokenize("Hello", false);
+  auto world = client.tokenize(" world", false);
+  std::vector<int32_t> both = hello;
+  both.insert(both.end(), world.begin(), world.end());
+  CHECK(client.detokenize(both) == client.detokenize(hello) + client.detokenize(world));
+  std::string w;
+  for (int32_t id : world) w += tok->token_bytes(id);
+  CHECK(client.detokenize(world) == w);
+  CHECK(client.detokenize(world).find("world") != std::string::npos);
+  CHECK(client.detokenize(world)[0] == ' ');  // the space decode() would drop
+  // what the engine streams for these tokens after a prompt
+  model::IncrementalDecoder dec(*tok);
+  std::string streamed;
+  for (int32_t id : both) streamed += dec.push(id);
+  CHECK(client.detokenize(both) == streamed + dec.flush());
+  CHECK_THROWS_AS(client.detokenize({tok->n_vocab() + 5}), Error);
 }
