@@ -82,15 +82,12 @@ int serve(ServeFlags& f) {
   // The io_context outlives the engine: engine callbacks still in flight at exit post into it.
   boost::asio::io_context io(1);
   auto client = f.model.load();
-  boost::asio::thread_pool pool(2);
   server::ServerState state(io, o, client);
-  state.pool = &pool;
   state.programs = std::move(programs);
   server::HttpServer http(state);
   http.listen();
   http.start();
   io.run();
-  pool.join();
   return 0;
 }
 

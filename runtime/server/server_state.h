@@ -25,7 +25,6 @@ struct ServerState {
               std::shared_ptr<interp::LocalModelClient> client);
 
   asio::io_context& io;
-  asio::thread_pool* pool = nullptr;  // for blocking work (not used on the io thread)
   ServerOptions options;
   std::shared_ptr<interp::LocalModelClient> client;
   std::shared_ptr<const constraint::Vocabulary> vocab;
