@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -70,6 +71,33 @@ using HostFunction = std::function<Json(const Json& args)>;
 using HostDone = std::function<void(Json result, std::string error)>;
 using AsyncHostFunction = std::function<void(Json args, HostDone done)>;
 
+// One piece of generated text: the name its gen binds (`gen NAME(...)`) and the text.
+struct TextPiece {
+  std::string gen;
+  std::string text;
+};
+
+// A run started by Runtime::stream: its generated text, piece by piece in the order it was
+// produced (the pieces of concurrent fork branches interleave; each names its gen), then its
+// return value. Copies share the run. Pieces nobody reads are kept until read.
+class TextStream {
+ public:
+  // The next piece; nullopt once the run has ended and every piece was read. co_await it from
+  // a coroutine on Runtime::executor().
+  boost::asio::awaitable<std::optional<TextPiece>> next();
+  // The run's return value, once it ended; throws sgp::Error (with the .sgp stack trace) when it
+  // failed or was cancelled. co_await it on Runtime::executor().
+  boost::asio::awaitable<Json> result();
+  // The same, blocking: for any thread except Runtime::executor()'s.
+  std::optional<TextPiece> next_blocking();
+  Json result_blocking();
+  // Cancels the run (thread-safe): its gens stop, result() throws "cancelled".
+  void cancel();
+
+  struct Impl;
+  std::shared_ptr<Impl> impl;
+};
+
 // Runs programs on a model: owns the io_context thread the interpreter's coroutines live on.
 class Runtime {
  public:
@@ -87,6 +115,10 @@ class Runtime {
   Json run(const Program& program, const Json& args = Json::object(), RunOptions options = {});
   // The same as an awaitable; co_await it from a coroutine running on executor().
   boost::asio::awaitable<Json> run_async(Program program, Json args, RunOptions options = {});
+  // Starts main at once and returns its text stream (options.on_text still works alongside;
+  // options.cancel cancels it too). Callable from any thread, the executor's included.
+  TextStream stream(const Program& program, const Json& args = Json::object(),
+                    RunOptions options = {});
   boost::asio::any_io_executor executor() const;
 
   struct Impl;

@@ -1,4 +1,6 @@
 // The C++ embedding API (include/sgp/sgp.hpp) over the interpreter and the local engine.
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <set>
@@ -138,6 +140,147 @@ boost::asio::awaitable<Json> Runtime::run_async(Program program, Json args, RunO
   auto in = impl_->interpreter(program);
   interp::Value v = co_await in->run_main(args_map(args), impl_->convert(options));
   co_return interp::to_json(v);
+}
+
+// ---- TextStream ----
+
+// Filled on the runtime's thread (pieces, the end); read from coroutines on it or from other
+// threads, hence the lock.
+struct TextStream::Impl {
+  using Executor = interp::asio::io_context::executor_type;
+  explicit Impl(Executor e) : ex(std::move(e)) {}
+
+  Executor ex;
+  std::shared_ptr<interp::CancelToken> cancel;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<TextPiece> pieces;
+  bool ended = false;
+  Json value;
+  std::exception_ptr error;
+  std::vector<std::function<void()>> waiters;  // coroutines waiting for a piece or the end
+
+  template <class Change>
+  void update(Change change) {
+    std::vector<std::function<void()>> wake;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      change();
+      wake.swap(waiters);
+    }
+    cv.notify_all();
+    for (auto& w : wake) w();
+  }
+
+  bool ready() const { return !pieces.empty() || ended; }  // with mu held
+
+  // Resumes when a piece arrives or the run ends (at once if either already happened).
+  interp::asio::awaitable<void> changed() {
+    auto coro_ex = co_await interp::asio::this_coro::executor;
+    co_await interp::asio::async_initiate<decltype(interp::asio::use_awaitable), void()>(
+        [this, coro_ex](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          std::function<void()> resume = [h, coro_ex] {
+            interp::asio::post(coro_ex, [h] { (*h)(); });
+          };
+          std::unique_lock<std::mutex> lock(mu);
+          if (ready()) {
+            lock.unlock();
+            resume();
+          } else {
+            waiters.push_back(std::move(resume));
+          }
+        },
+        interp::asio::use_awaitable);
+  }
+
+  std::optional<TextPiece> pop() {  // with mu held and ready()
+    if (pieces.empty()) return std::nullopt;
+    TextPiece p = std::move(pieces.front());
+    pieces.pop_front();
+    return p;
+  }
+
+  Json outcome() {  // with mu held and ended
+    if (error) std::rethrow_exception(error);
+    return value;
+  }
+
+  void not_on_runtime_thread(const char* what) const {
+    if (ex.running_in_this_thread())
+      throw Error(std::string("TextStream::") + what +
+                  " called on the runtime's own thread (co_await the awaitable form)");
+  }
+};
+
+interp::asio::awaitable<std::optional<TextPiece>> TextStream::next() {
+  auto st = impl;  // the coroutine may outlive this handle
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(st->mu);
+      if (st->ready()) co_return st->pop();
+    }
+    co_await st->changed();
+  }
+}
+
+interp::asio::awaitable<Json> TextStream::result() {
+  auto st = impl;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(st->mu);
+      if (st->ended) co_return st->outcome();
+    }
+    co_await st->changed();
+  }
+}
+
+std::optional<TextPiece> TextStream::next_blocking() {
+  impl->not_on_runtime_thread("next_blocking");
+  std::unique_lock<std::mutex> lock(impl->mu);
+  impl->cv.wait(lock, [this] { return impl->ready(); });
+  return impl->pop();
+}
+
+Json TextStream::result_blocking() {
+  impl->not_on_runtime_thread("result_blocking");
+  std::unique_lock<std::mutex> lock(impl->mu);
+  impl->cv.wait(lock, [this] { return impl->ended; });
+  return impl->outcome();
+}
+
+void TextStream::cancel() {
+  impl->cancel->cancel();
+}
+
+TextStream Runtime::stream(const Program& program, const Json& args, RunOptions options) {
+  auto in = impl_->interpreter(program);
+  interp::Map a = args_map(args);
+  TextStream ts;
+  ts.impl = std::make_shared<TextStream::Impl>(impl_->io.get_executor());
+  auto st = ts.impl;
+  st->cancel = options.cancel.impl->token;
+  interp::RunOptions ro = impl_->convert(options);
+  ro.on_gen_text = [st](const std::string& gen, const std::string& text) {
+    st->update([&] { st->pieces.push_back({gen, text}); });
+  };
+  interp::asio::co_spawn(impl_->io, in->run_main(std::move(a), std::move(ro)),
+                         [st, in](std::exception_ptr e, interp::Value v) {
+                           Json j;
+                           if (!e) {
+                             try {
+                               j = interp::to_json(v);
+                             } catch (...) {
+                               e = std::current_exception();
+                             }
+                           }
+                           st->update([&] {
+                             st->ended = true;
+                             st->value = std::move(j);
+                             st->error = e;
+                           });
+                         });
+  return ts;
 }
 
 Json Runtime::run(const Program& program, const Json& args, RunOptions options) {

@@ -242,12 +242,18 @@ struct Exec {
     return {bos};
   }
 
-  asio::awaitable<engine::GenerateResult> generate(engine::GenerateRequest req, const char* kind) {
+  // `gen_name`: the gen's bound name, for RunOptions::on_gen_text.
+  asio::awaitable<engine::GenerateResult> generate(engine::GenerateRequest req, const char* kind,
+                                                   const std::string& gen_name = "") {
     auto ex = in.executor();
     auto stream = run.opts.on_text;
-    if (stream)
-      req.on_text = [ex, stream](const std::string& delta) {
-        asio::post(ex, [stream, delta] { stream(delta); });
+    auto named = run.opts.on_gen_text;
+    if (stream || named)
+      req.on_text = [ex, stream, named, gen_name](const std::string& delta) {
+        asio::post(ex, [stream, named, gen_name, delta] {
+          if (stream) stream(delta);
+          if (named) named(gen_name, delta);
+        });
       };
     double t0 = run.opts.trace ? run.opts.trace->now() : 0;
     size_t prompt_len = req.prompt.size();
@@ -418,7 +424,7 @@ struct Exec {
     req.sampling = sampling(f, n, st);
     req.prompt = prompt_of(st);
     bool added_bos = st.tokens.empty();
-    engine::GenerateResult r = co_await generate(std::move(req), "gen");
+    engine::GenerateResult r = co_await generate(std::move(req), "gen", n.name);
     if (added_bos) st.tokens.push_back(in.client().bos_id());
     st.tokens.insert(st.tokens.end(), r.tokens.begin(), r.tokens.end());
     st.text += r.text;

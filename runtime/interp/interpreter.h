@@ -50,6 +50,8 @@ struct RunOptions {
   std::optional<uint64_t> seed;  // default seed for gens that set none
   // Generated text as it is produced (called on the interpreter's thread).
   std::function<void(const std::string&)> on_text;
+  // The same pieces with the name the gen binds (`gen NAME(...)`); both may be set.
+  std::function<void(const std::string& gen, const std::string& text)> on_gen_text;
   std::function<void(const std::string&)> on_print;  // print(); null: stdout
   std::shared_ptr<RequestTrace> trace;
   std::shared_ptr<CancelToken> cancel;
