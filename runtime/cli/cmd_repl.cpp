@@ -44,16 +44,19 @@ void on_sigint(int) {
 // and prompts again. All of this runs in normal context, never inside the signal handler.
 int read_key(FILE* in) {
   while (true) {
-    unsigned char c;
-    ssize_t n = read(fileno(in), &c, 1);
-    if (n == 1) return c;
-    if (n == 0) return EOF;
-    if (errno != EINTR) return RL_ISSTATE(RL_STATE_READCMD) ? READERR : EOF;
+    // A Ctrl-C that arrived while no read() was waiting (between entries, or while the
+    // terminal was still in cooked mode, which also discards the keys typed before it) counts
+    // here, before blocking; otherwise the REPL would wait for a key with the line gone.
     if (g_interrupt.exchange(false)) {
       g_line_interrupted = true;
       std::fputs("^C", rl_outstream);
       return '\n';
     }
+    unsigned char c;
+    ssize_t n = read(fileno(in), &c, 1);
+    if (n == 1) return c;
+    if (n == 0) return EOF;
+    if (errno != EINTR) return RL_ISSTATE(RL_STATE_READCMD) ? READERR : EOF;
     rl_check_signals();  // SIGWINCH: readline resizes
   }
 }
@@ -239,7 +242,6 @@ int repl_main(const ModelFlags& flags, const std::string& file,
   if (!file.empty()) repl->handle(":load " + file);
   std::string entry;
   while (true) {
-    g_interrupt = false;
     g_line_interrupted = false;
     char* line = readline(entry.empty() ? "sgp> " : "...> ");
     if (!line) break;
