@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cuda/model_shapes.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
@@ -44,20 +45,7 @@ double median_ms(cudaStream_t s, int warm, int reps, const std::function<void()>
   return t[t.size() / 2];
 }
 
-model::ModelConfig llama3_8b() {
-  model::ModelConfig c;
-  c.arch = "llama";
-  c.name = "llama-3-8b-shape (random)";
-  c.n_vocab = 128256;
-  c.n_embd = 4096;
-  c.n_layer = 32;
-  c.n_head = 32;
-  c.n_head_kv = 8;
-  c.head_dim = 128;
-  c.n_ff = 14336;
-  c.rope_theta = 500000.f;
-  return c;
-}
+using bench::llama3_8b;
 
 struct Json {
   std::string s = "{";

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cuda/model_shapes.h"
 #include "engine/engine.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_check.h"
@@ -28,20 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-model::ModelConfig llama3_8b() {
-  model::ModelConfig c;
-  c.arch = "llama";
-  c.name = "llama-3-8b-shape (random)";
-  c.n_vocab = 128256;
-  c.n_embd = 4096;
-  c.n_layer = 32;
-  c.n_head = 32;
-  c.n_head_kv = 8;
-  c.head_dim = 128;
-  c.n_ff = 14336;
-  c.rope_theta = 500000.f;
-  return c;
-}
+using bench::llama3_8b;
 
 size_t kv_budget() {
   return model::cuda_kv_budget(0.92, 8192, 512, llama3_8b());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace sgp::model {
@@ -21,6 +22,12 @@ struct RowSample {
 
 // One sequence's slice of a ragged batch: a prefill chunk (many tokens) or a decode (one).
 struct SeqChunk {
+  SeqChunk() = default;
+  // The common four fields, so brace lists name them without the device-only ones below.
+  SeqChunk(std::vector<int32_t> t, int32_t start, std::vector<int32_t> p,
+           LogitsMode l = LogitsMode::Last)
+      : tokens(std::move(t)), start_pos(start), pages(std::move(p)), logits(l) {}
+
   std::vector<int32_t> tokens;  // new tokens to run through the model
   int32_t start_pos = 0;        // position of tokens[0]; KV for [0, start_pos) is already cached
   // Page table: pages[i] holds the KV of positions [i*page_size, (i+1)*page_size). It covers
