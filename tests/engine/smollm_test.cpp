@@ -174,9 +174,10 @@ TEST_CASE("smollm2: a KV pool far too small for 16 concurrent requests preempts;
   auto requests = [&prompts](Real& m) {
     std::vector<engine::GenerateRequest> rs;
     for (int i = 0; i < 16; ++i) {
-      auto r =
-          greedy(m.encode(std::string(prompts[i % 6]) + (i >= 6 ? " " + std::to_string(i) : "")),
-                 12 + (i * 7) % 20);
+      std::string prompt = prompts[i % 6];
+      if (i >= 6)
+        prompt.append(" ").append(std::to_string(i));  // (GCC 12 -Wrestrict misfires on "+")
+      auto r = greedy(m.encode(prompt), 12 + (i * 7) % 20);
       r.sampling.ignore_eos = true;
       if (i % 4 == 3) {  // seeded sampling must survive recomputation too
         r.sampling.temperature = 0.8f;
