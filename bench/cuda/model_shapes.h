@@ -1,4 +1,5 @@
-// The model shape the GPU benchmarks use (PERFORMANCE.md): Llama-3-8B, random weights.
+// The model shape the GPU benchmarks (and the engine host-work bench) use: Llama-3-8B
+// (PERFORMANCE.md).
 #pragma once
 
 #include "model/model_config.h"

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cuda/model_shapes.h"
 #include "engine/engine.h"
 #include "tokenizer/synthetic_tokenizer.h"
 
@@ -22,16 +23,7 @@ namespace {
 
 class NullBackend : public model::Backend {
  public:
-  NullBackend() {
-    config_.arch = "llama";
-    config_.n_vocab = 128256;
-    config_.n_embd = 4096;
-    config_.n_layer = 32;
-    config_.n_head = 32;
-    config_.n_head_kv = 8;
-    config_.head_dim = 128;
-    config_.n_ff = 14336;
-  }
+  NullBackend() : config_(bench::llama3_8b()) {}
   const model::ModelConfig& config() const override { return config_; }
   std::string name() const override { return "null"; }
   int page_size() const override { return 16; }

@@ -276,6 +276,12 @@ void CudaBackend::validate(const model::ForwardBatch& batch) const {
       if (s.pages[i] < 0 || s.pages[i] >= n_pages_)
         throw Error("forward: page id " + std::to_string(s.pages[i]) +
                     " is outside the allocated KV pool");
+    if (!s.row_targets.empty()) {
+      if (s.logits != model::LogitsMode::All || s.row_targets.size() != s.tokens.size())
+        throw Error("forward: row targets need LogitsMode::All and one target per token");
+      for (int32_t t : s.row_targets)
+        if (t >= config_.n_vocab) throw Error("forward: row target outside the vocabulary");
+    }
   }
 }
 
@@ -469,12 +475,9 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
       }
       ++row;
     } else if (s.logits == model::LogitsMode::All) {
-      if (!s.row_targets.empty()) {
-        if (s.row_targets.size() != s.tokens.size())
-          throw Error("forward: a chunk's row targets must match its tokens");
+      if (!s.row_targets.empty()) {  // checked in validate(), before the forward ran
         for (size_t j = 0; j < s.tokens.size(); ++j) {
           const int32_t t = s.row_targets[j];
-          if (t >= config_.n_vocab) throw Error("forward: row target outside the vocabulary");
           if (t >= 0) targets.push_back({row + static_cast<int>(j), t});
           whole[static_cast<size_t>(row) + j] = 0;
         }
