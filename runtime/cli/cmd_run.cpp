@@ -96,13 +96,16 @@ int run(const RunFlags& f) {
   auto cancel = std::make_shared<interp::CancelToken>();
   opts.cancel = cancel;
 
-  // Ctrl-C cancels the in-flight requests; the run ends with a "cancelled" error.
+  // Ctrl-C cancels the in-flight requests; the run ends with a "cancelled" error. Extern
+  // commands run in process groups of their own, out of the terminal's reach: they get the
+  // signal from here.
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int signal_number = 0;
   signals.async_wait([cancel, &signal_number](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     signal_number = sig;
     cancel->cancel();
+    signal_extern_commands(sig);
   });
 
   int code = 0;
@@ -134,8 +137,9 @@ int run(const RunFlags& f) {
                    name, total - st.unfinished, total, f.out.empty() ? "the output" : f.out.c_str(),
                    st.unfinished, f.out.empty() ? "" : " (rerun with --resume to complete them)");
       int code = 128 + (signal_number ? signal_number : SIGINT);
-      // Lines still inside an extern command cannot be unwound; every record is on disk.
-      if (st.abandoned) std::fflush(stderr), std::_Exit(code);
+      // Lines still inside an extern command (one that ignored the signal) cannot be unwound;
+      // every record is on disk. The commands must not outlive sgrun.
+      if (st.abandoned) signal_extern_commands(SIGKILL), std::fflush(stderr), std::_Exit(code);
       pool.join();
       return code;
     }

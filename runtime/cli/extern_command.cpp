@@ -11,6 +11,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "interp/asio.h"
 #include "sgp/error.h"
@@ -20,6 +23,11 @@ namespace sgp::cli {
 namespace {
 
 constexpr size_t kMaxOutput = 64u << 20;
+
+// Commands started and not yet reaped. A pid leaves the set before waitpid() reaps it, so a
+// pid in the set can never have been reused by an unrelated process.
+std::mutex g_running_mutex;
+std::set<pid_t> g_running;
 
 struct CommandResult {
   std::string out, err;
@@ -47,6 +55,11 @@ CommandResult run_command(const std::string& command, const std::string& input, 
     signal(SIGPIPE, SIG_DFL);
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
+  }
+  setpgid(pid, pid);  // also here: the group exists before anyone may signal it
+  {
+    std::lock_guard lock(g_running_mutex);
+    g_running.insert(pid);
   }
   close(in_pipe[0]);
   close(out_pipe[1]);
@@ -96,7 +109,24 @@ CommandResult run_command(const std::string& command, const std::string& input, 
   }
   for (int fd : fds)
     if (fd >= 0) close(fd);
+  // Its output is closed, but the command may still run (it closed stdout itself): the time
+  // limit holds until it exits. WNOWAIT leaves it unreaped, so its pid stays ours to signal.
+  while (!r.timed_out) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+        errno != EINTR)
+      break;
+    if (info.si_pid == pid) break;
+    if (std::chrono::steady_clock::now() >= deadline)
+      r.timed_out = true;
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   if (r.timed_out) kill(-pid, SIGKILL), kill(pid, SIGKILL);
+  {
+    std::lock_guard lock(g_running_mutex);
+    g_running.erase(pid);
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -111,6 +141,12 @@ std::pair<std::string, std::string> parse_extern_binding(const std::string& spec
   if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
     throw Error("--extern expects name=COMMAND, got '" + spec + "'");
   return {spec.substr(0, eq), spec.substr(eq + 1)};
+}
+
+int signal_extern_commands(int sig) {
+  std::lock_guard lock(g_running_mutex);
+  for (pid_t pid : g_running) kill(-pid, sig);
+  return static_cast<int>(g_running.size());
 }
 
 interp::HostFunction make_extern_command(std::string command, double timeout_s,

@@ -20,4 +20,9 @@ std::pair<std::string, std::string> parse_extern_binding(const std::string& spec
 interp::HostFunction make_extern_command(std::string command, double timeout_s,
                                          boost::asio::thread_pool& pool);
 
+// Sends `sig` to the process group of every extern command still running (each runs in a
+// group of its own, so a terminal's Ctrl-C never reaches it; sgrun forwards its signals, and
+// SIGKILLs what is left before it gives up on them). Returns how many groups it signalled.
+int signal_extern_commands(int sig);
+
 }  // namespace sgp::cli

@@ -8,6 +8,8 @@
    is valid JSONL holding every finished record (and nothing else).
 3. `--resume` runs only the lines without a record; the final file has one record per input
    line, equal to the uninterrupted run.
+4. Neither the signal nor `--extern-timeout` leaves an extern command (or a process it started)
+   running.
 
 usage: batch_signal_test.py SGRUN MODEL   (exit 77 = skipped: no model file)
 """
@@ -30,11 +32,17 @@ fn main(n, tokens = 8) {
 }
 """
 
-# The extern: fails for line n when fail_<n> exists, blocks while slow_<n> exists.
+# The extern: fails for line n when fail_<n> exists, blocks while slow_<n> exists. A blocked one
+# first starts a child of its own (as a script calling other tools does) and writes both pids to
+# pids_<n>: sgrun must not leave either running when it stops.
 PAUSE = """#!/bin/sh
 read args
 n=$(echo "$args" | tr -dc '0-9')
 if [ -f "$DIR/fail_$n" ]; then echo "refused $n" >&2; exit 3; fi
+if [ -f "$DIR/slow_$n" ]; then
+  sleep 600 < /dev/null > /dev/null 2>&1 &
+  echo "$$ $!" > "$DIR/pids_$n"
+fi
 while [ -f "$DIR/slow_$n" ]; do sleep 0.05; done
 echo null
 """
@@ -55,6 +63,33 @@ def records(path):
         check(rec["line"] not in out, f"{path}: one record for line {rec['line']}")
         out[rec["line"]] = rec
     return out
+
+
+def alive(pid):
+    """True while `pid` runs (a zombie counts as gone: it only waits to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def check_externs_gone(work, lines, what):
+    """Every extern process (and its child) that lines `lines` started has ended."""
+    pids = []
+    for n in lines:
+        path = os.path.join(work, f"pids_{n}")
+        check(os.path.exists(path), f"{what}: line {n}'s extern started")
+        if os.path.exists(path):
+            pids += [int(p) for p in open(path).read().split()]
+            os.remove(path)
+    deadline = time.time() + 5  # the kill is sent before sgrun exits; let it land
+    while time.time() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    left = [p for p in pids if alive(p)]
+    check(not left, f"{what}: no extern process left running (still alive: {left})")
+    for p in left:  # the test itself leaves nothing behind
+        os.kill(p, signal.SIGKILL)
 
 
 def main():
@@ -125,7 +160,11 @@ def main():
             touch(f"slow_{n}")
         p = start(out_path)
         check(wait_for_records(out_path, range(1, 7), p), "lines 1-6 finish before the signal")
-        time.sleep(0.3)  # lines 7-9 are now waiting in the extern
+        deadline = time.time() + HANG_GUARD  # wait until lines 7-9 sit in the extern
+        while time.time() < deadline and p.poll() is None and not all(
+                os.path.exists(os.path.join(work, f"pids_{n}")) for n in range(7, 10)):
+            time.sleep(0.05)
+        time.sleep(0.1)  # the pid files are written; the externs now loop
         sent = time.time()
         p.send_signal(signal.SIGINT)
         code, _, err = finish(p)
@@ -139,6 +178,7 @@ def main():
         check(sorted(got) == list(range(1, 7)), f"SIGINT: records for lines 1-6 only: {sorted(got)}")
         for n, r in got.items():
             check(r.get("output") == ref[n]["output"], f"SIGINT: line {n} output kept intact")
+        check_externs_gone(work, range(7, 10), "SIGINT")
         for n in range(7, LINES + 1):
             os.remove(os.path.join(work, f"slow_{n}"))
 
@@ -163,6 +203,16 @@ def main():
         for n in range(1, LINES + 1):
             check(final[n].get("output") == ref[n]["output"], f"final: line {n} equals the clean run")
 
+        # An extern past --extern-timeout is killed with its children; the line gets the error.
+        touch("slow_13")
+        one = subprocess.run([sgrun, "run", prog, "n=13", "--greedy", "--no-stream",
+                              "--extern", "pause=" + pause, "--extern-timeout", "1"],
+                             env=env, capture_output=True, text=True, timeout=HANG_GUARD)
+        check(one.returncode == 1 and "timed out after 1 s" in one.stderr,
+              f"extern past its time limit: the run fails naming it: {one.stderr}")
+        check_externs_gone(work, [13], "--extern-timeout")
+        os.remove(os.path.join(work, "slow_13"))
+
         # --resume against another batch's file is refused, the file untouched.
         with open(inputs, "w") as f:
             f.write(json.dumps({"n": 99}) + "\n")
@@ -174,6 +224,12 @@ def main():
         for name in os.listdir(work):  # lets any extern still waiting go
             if name.startswith("slow_"):
                 os.remove(os.path.join(work, name))
+            if name.startswith("pids_"):  # and ends what a failed check left running
+                for pid in open(os.path.join(work, name)).read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, ValueError):
+                        pass
     return verdict(work, "batch fault")
 
 
