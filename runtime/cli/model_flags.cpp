@@ -17,6 +17,14 @@ void ModelFlags::add_to(CLI::App& app) {
                  "(or give a comma list) to route programs over several backends")
       ->delimiter(',');
   app.add_option("--max-memory", max_memory, "KV cache budget, e.g. 512M or 2G");
+  app.add_option("--gpu-memory-utilization", gpu_memory_utilization,
+                 "cuda: the share of the GPU's memory the weights and KV cache may take "
+                 "(default 0.9)")
+      ->check(CLI::Range(0.05, 1.0));
+  app.add_option("--random-weights", random_weights,
+                 "cuda benchmarks: build the shape of this Hugging Face config.json (or folder) "
+                 "with seeded random weights and a synthetic vocabulary instead of loading "
+                 "--model");
   app.add_option("--threads", threads, "compute threads (0: every core)");
   app.add_option_function<uint64_t>(
       "--seed", [this](const uint64_t& s) { seed = s, seed_set = true; }, "default sampling seed");
@@ -61,9 +69,15 @@ namespace {
 std::shared_ptr<interp::LocalModelClient> load_local(const ModelFlags& f,
                                                      const std::string& device) {
   std::string path = f.model.empty() ? interp::default_model_path() : f.model;
-  if (path.empty()) throw Error("no model: pass --model FILE, set SGP_MODEL, or run `make model`");
+  if (path.empty() && f.random_weights.empty())
+    throw Error("no model: pass --model FILE, set SGP_MODEL, or run `make model`");
+  if (!f.random_weights.empty() && !f.model.empty())
+    throw Error("--random-weights and --model exclude each other");
   interp::LoadOptions o;
   o.backend = device;
+  o.gpu_memory_utilization = f.gpu_memory_utilization;
+  o.random_weights_config = f.random_weights;
+  if (f.seed_set) o.random_weights_seed = f.seed;
   o.threads = f.threads;
   if (!f.max_memory.empty()) o.kv_memory_bytes = parse_bytes(f.max_memory);
   o.radix_cache = !f.no_radix_cache;

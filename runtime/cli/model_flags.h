@@ -19,6 +19,8 @@ struct ModelFlags {
   std::string remote_model;     // openai: the model name to request
   double remote_timeout = 300;  // seconds a remote backend may stay silent
   std::string max_memory;       // KV budget: bytes, or with K/M/G suffix
+  double gpu_memory_utilization = 0.9;  // cuda: share of the device's memory weights + KV take
+  std::string random_weights;           // cuda benchmarks: a config.json built with random weights
   int threads = 0;
   uint64_t seed = 0;
   bool seed_set = false;

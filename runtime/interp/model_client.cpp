@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "model/backend.h"
 #ifdef SGP_WITH_CUDA
@@ -10,6 +11,7 @@
 #endif
 #include "model/gguf_file.h"
 #include "sgp/error.h"
+#include "tokenizer/synthetic_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace sgp::interp {
@@ -57,6 +59,16 @@ std::string LocalModelClient::chat_template() const {
 std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
                                                    const LoadOptions& options) {
   namespace fs = std::filesystem;
+  if (options.gpu_memory_utilization <= 0.0 || options.gpu_memory_utilization > 1.0)
+    throw Error("--gpu-memory-utilization must be in (0, 1], got " +
+                std::to_string(options.gpu_memory_utilization));
+  const bool random = !options.random_weights_config.empty();
+  std::optional<model::ModelConfig> random_config;
+  if (random) {
+    random_config = model::read_hf_config(options.random_weights_config);
+    if (options.backend != "cuda")
+      throw Error("--random-weights builds the model on the GPU: use it with --backend cuda");
+  }
 #ifdef SGP_WITH_CUDA
   const char* available = "cpu, cuda";
 #else
@@ -71,9 +83,11 @@ std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
                 std::string(available) + ")");
 #endif
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error("model not found: " + path);
+  if (!random && !fs::exists(path, ec)) throw Error("model not found: " + path);
   std::shared_ptr<model::Tokenizer> tok;
-  if (fs::is_directory(path, ec)) {
+  if (random) {
+    tok = std::make_shared<model::SyntheticTokenizer>(random_config->n_vocab);
+  } else if (fs::is_directory(path, ec)) {
     tok = model::Tokenizer::from_hf_folder(path);
   } else {
     auto file = model::GgufFile::open(path);
@@ -88,7 +102,8 @@ std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
   } else {
 #ifdef SGP_WITH_CUDA
     if (!model::cuda_device_available()) throw Error("backend 'cuda': no CUDA device is visible");
-    backend = model::load_cuda_backend(path);
+    backend = random ? model::make_random_cuda_backend(*random_config, options.random_weights_seed)
+                     : model::load_cuda_backend(path);
     eo.max_running = 256;
     eo.max_step_tokens = 8192;
     // The KV pool takes what the weights left, less room for activations and logits.
@@ -100,8 +115,10 @@ std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
   eo.radix_cache = options.radix_cache;
   eo.default_seed = options.seed;
   auto eng = std::make_shared<engine::Engine>(std::move(backend), tok, eo);
-  return std::make_shared<LocalModelClient>(std::move(eng), tok,
-                                            fs::path(path).filename().string());
+  std::string name = random
+                         ? "random:" + fs::path(options.random_weights_config).filename().string()
+                         : fs::path(path).filename().string();
+  return std::make_shared<LocalModelClient>(std::move(eng), tok, std::move(name));
 }
 
 std::string default_model_path() {

@@ -72,11 +72,16 @@ struct LoadOptions {
   int threads = 0;              // 0: every core
   size_t kv_memory_bytes = 0;   // 0: the engine's default (cuda: from gpu_memory_utilization)
   double gpu_memory_utilization = 0.9;  // cuda: the share of free memory weights + KV may take
+  // Benchmarks: instead of a model file, a Hugging Face config.json (or a folder holding one)
+  // whose shape is built in place with seeded random weights and a synthetic vocabulary.
+  std::string random_weights_config;
+  uint64_t random_weights_seed = 1;
   bool radix_cache = true;
   uint64_t seed = 0;
 };
 
-// Opens a model file/folder and starts an engine on it. Throws sgp::Error.
+// Opens a model file/folder (or, with options.random_weights_config, builds a random model and
+// `path` is ignored) and starts an engine on it. Throws sgp::Error.
 std::shared_ptr<LocalModelClient> load_local_model(const std::string& path,
                                                    const LoadOptions& options = {});
 

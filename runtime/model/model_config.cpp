@@ -1,6 +1,8 @@
 // ModelConfig from GGUF metadata (llama.* / qwen2.* keys) or a Hugging Face config.json.
 #include "model/model_config.h"
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "model/gguf_file.h"
@@ -149,6 +151,25 @@ ModelConfig config_from_hf(const nlohmann::json& j) {
   }
   validate(c, "config.json");
   return c;
+}
+
+ModelConfig read_hf_config(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path cfg = fs::is_directory(path, ec) ? fs::path(path) / "config.json" : fs::path(path);
+  std::ifstream in(cfg);
+  if (!in) {
+    throw Error(fs::is_directory(path, ec)
+                    ? path + ": no config.json (not a Hugging Face model folder)"
+                    : cfg.string() + ": cannot open");
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cfg.string() + ": " + e.what());
+  }
+  return config_from_hf(j);
 }
 
 }  // namespace sgp::model

@@ -40,5 +40,8 @@ class GgufFile;
 ModelConfig config_from_gguf(const GgufFile& f);
 // Reads a Hugging Face config.json (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM).
 ModelConfig config_from_hf(const nlohmann::json& j);
+// Reads a config.json file, or the config.json inside a folder; throws sgp::Error naming the file
+// when it is missing or not JSON.
+ModelConfig read_hf_config(const std::string& path);
 
 }  // namespace sgp::model

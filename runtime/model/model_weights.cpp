@@ -139,16 +139,7 @@ std::unique_ptr<ModelWeights> load_gguf(const std::string& path) {
 
 std::unique_ptr<ModelWeights> load_hf(const std::string& dir) {
   auto w = std::make_unique<ModelWeights>();
-  fs::path cfg = fs::path(dir) / "config.json";
-  std::ifstream in(cfg);
-  if (!in) throw Error(dir + ": no config.json (not a Hugging Face model folder)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(cfg.string() + ": " + e.what());
-  }
-  w->config = config_from_hf(j);
+  w->config = read_hf_config(dir);
   std::vector<std::string> files;
   fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(index)) {
