@@ -187,3 +187,41 @@ TEST_CASE("--max-steps stops a runaway loop with a clear error and the loop's li
   CHECK(r.err.find("loop.sgp:") != std::string::npos);
   fs::remove_all(scratch());
 }
+
+TEST_CASE("--random-weights and --gpu-memory-utilization: clear errors where they cannot apply") {
+  fs::create_directories(scratch());  // an earlier case may have removed it
+  fs::path prog =
+      write_file("rw.sgp", "fn main() {\n  \"Hi\"\n  gen g(max_tokens: 2)\n  return g\n}\n");
+  const std::string config =
+      std::string(SGP_SOURCE_DIR) + "/tests/data/model/tiny-llama-config.json";
+  // Random weights are built on the GPU: the CPU backend refuses them by name.
+  Run cpu = sgrun("run " + prog.string() + " --random-weights " + config);
+  CHECK(cpu.code == 1);
+  CHECK(cpu.err.find("--random-weights builds the model on the GPU: use it with --backend cuda") !=
+        std::string::npos);
+  // A config that is not there, or not JSON, is named before anything else happens.
+  Run missing =
+      sgrun("run " + prog.string() + " --backend cuda --random-weights /nonexistent.json");
+  CHECK(missing.code == 1);
+  CHECK(missing.err.find("/nonexistent.json: cannot open") != std::string::npos);
+  fs::path junk = write_file("junk.json", "{ not json");
+  Run bad = sgrun("run " + prog.string() + " --backend cuda --random-weights " + junk.string());
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find(junk.string() + ": ") != std::string::npos);
+  // With a good config and --backend cuda: this machine either runs it (a GPU) or says why not.
+  Run gpu =
+      sgrun("run " + prog.string() + " --backend cuda --no-stream --random-weights " + config);
+  if (gpu.code == 0) {
+    CHECK(!gpu.out.empty());
+  } else {
+    CHECK(gpu.code == 1);
+    const bool no_device = gpu.err.find("no CUDA device is visible") != std::string::npos;
+    const bool no_build = gpu.err.find("built without nvcc") != std::string::npos;
+    CHECK((no_device || no_build));
+  }
+  CHECK(sgrun("run " + prog.string() + " --random-weights " + config + " --model x.gguf").code !=
+        0);
+  Run util = sgrun("run " + prog.string() + " --gpu-memory-utilization 1.5");
+  CHECK(util.code != 0);
+  CHECK(util.err.find("--gpu-memory-utilization") != std::string::npos);
+}
