@@ -24,6 +24,13 @@ fail() { echo "FAILED: $*"; status=1; }
 echo "== ctest"
 ctest --test-dir "$BUILD" --output-on-failure || fail ctest
 
+echo "== backend and engine tests with every decode step a CUDA graph replay (SGP_CUDA_GRAPHS=1)"
+for t in cuda_backend_test cuda_engine_test; do
+  [ -x "$T/$t" ] || continue
+  SGP_CUDA_GRAPHS=1 "$T/$t" >"$WORK/graphs_$t.log" 2>&1 || { tail -30 "$WORK/graphs_$t.log"; fail "graphs $t"; }
+  grep -E "test cases" "$WORK/graphs_$t.log"
+done
+
 echo "== kernels vs float32 PyTorch"
 rm -rf "$WORK/dump" && mkdir -p "$WORK/dump"
 SGP_CUDA_DUMP="$WORK/dump" "$T/cuda_kernels_test" >/dev/null || fail kernels_test
@@ -34,6 +41,9 @@ for shape in llama3 smol; do
   python3 tools/ref_cuda_hf.py --out "$WORK/hf_$shape" --shape "$shape" || { fail "ref_cuda_hf $shape"; continue; }
   SGP_CUDA_HF_DIR="$WORK/hf_$shape" SGP_CUDA_RESULT="$WORK/hf_$shape.json" \
     "$T/cuda_backend_test" -tc='*Hugging Face*' || fail "hf $shape"
+  # The same 63 decode steps as graph replays (20 prompts: bucket 24, four padding rows).
+  SGP_CUDA_GRAPHS=1 SGP_CUDA_HF_DIR="$WORK/hf_$shape" SGP_CUDA_RESULT="$WORK/hf_graphs_$shape.json" \
+    "$T/cuda_backend_test" -tc='*Hugging Face*' || fail "hf graphs $shape"
   if [ -x "$T/cuda_vs_cpu_test" ]; then
     SGP_CUDA_HF_DIR="$WORK/hf_$shape" SGP_CUDA_RESULT="$WORK/cpu_$shape.json" \
       "$T/cuda_vs_cpu_test" || fail "cpu $shape"
@@ -51,7 +61,7 @@ else
 fi
 
 echo "== compute-sanitizer memcheck"
-for t in cuda_kernels_test cuda_backend_test cuda_engine_test; do
+for t in cuda_kernels_test cuda_backend_test cuda_engine_test cuda_graph_test; do
   [ -x "$T/$t" ] || continue
   compute-sanitizer --tool memcheck --error-exitcode 3 "$T/$t" >"$WORK/memcheck_$t.log" 2>&1 || fail "memcheck $t"
   grep -E "ERROR SUMMARY|test cases" "$WORK/memcheck_$t.log"

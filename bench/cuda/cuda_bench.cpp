@@ -273,23 +273,42 @@ int main(int argc, char** argv) {
       std::sort(times.begin(), times.end());
       return times[times.size() / 2];
     };
-    for (int B : {1, 64, 256}) {
-      // Context 512: each step attends to 512 cached positions plus its own.
-      const double ms = decode_ms(B, ctx);
+    // Each batch size three ways: the eager path sized to the batch (graphs off), the padded
+    // bucket's launches run eagerly, and its CUDA graph replayed; G1/G2 take the backend's
+    // default (SGP_CUDA_GRAPHS, else the built-in default), reported as decode_graphs_default.
+    const auto default_mode = b->decode_graph_mode();
+    j.add("decode_graphs_default", default_mode == DecodeGraphMode::Graph    ? 1
+                                   : default_mode == DecodeGraphMode::Padded ? 2
+                                                                             : 0);
+    const std::pair<DecodeGraphMode, const char*> modes[] = {{DecodeGraphMode::Off, "graphs_off"},
+                                                             {DecodeGraphMode::Padded, "padded"},
+                                                             {DecodeGraphMode::Graph, "graphs_on"}};
+    for (int B : {1, 64, 100, 256}) {
+      const std::string id = "decode_b" + std::to_string(B);
       const double bytes =
           weight_bytes + B * kv_token_bytes * (ctx + 2) + double(B) * c.n_vocab * 4;
-      const double frac = bytes / (ms * 1e-3) / copy_bw;
-      const std::string id = "decode_b" + std::to_string(B);
-      j.add(id + "_step_ms", ms);
-      j.add(id + "_tokens_per_s", B / (ms * 1e-3));
-      j.add(id + "_bw_frac", frac);
-      if (B == 1) j.add("G1", frac);
-      if (B == 64) j.add("G2_b64", frac);
-      if (B == 256) j.add("G2_b256", frac);
+      for (const auto& [mode, name] : modes) {
+        b->set_decode_graph_mode(mode);
+        // Context 512: each step attends to 512 cached positions plus its own.
+        const double ms = decode_ms(B, ctx);
+        const double frac = bytes / (ms * 1e-3) / copy_bw;
+        j.add(id + "_" + name + "_step_ms", ms);
+        j.add(id + "_" + name + "_bw_frac", frac);
+        if (mode != default_mode) continue;
+        j.add(id + "_step_ms", ms);
+        j.add(id + "_tokens_per_s", B / (ms * 1e-3));
+        j.add(id + "_bw_frac", frac);
+        if (B == 1) j.add("G1", frac);
+        if (B == 64) j.add("G2_b64", frac);
+        if (B == 256) j.add("G2_b256", frac);
+      }
     }
+    b->set_decode_graph_mode(DecodeGraphMode::Off);
+    j.add("cuda_graph_captures", b->cuda_graph_stats().captures);
     b->set_skinny_gemm(false);
     j.add("decode_b1_cublas_only_step_ms", decode_ms(1, ctx));
     b->set_skinny_gemm(true);
+    b->set_decode_graph_mode(default_mode);
     // Batch 1 through the public forward (logits copied to the host), for comparison.
     {
       model::Logits out;

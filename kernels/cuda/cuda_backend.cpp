@@ -98,6 +98,7 @@ CudaBackend::CudaBackend(const model::ModelConfig& config, const model::CudaOpti
   SGP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   SGP_CUDA_CHECK(cudaEventCreateWithFlags(&meta_free_, cudaEventDisableTiming));
   gemm_ = std::make_unique<Gemm>(stream_);
+  graphs_ = std::make_unique<DecodeGraphs>(stream_, DecodeGraphMode::Off);
   layout_ = {config_.n_layer, config_.n_head_kv, config_.head_dim, options.page_size};
   const auto inv = rope_inv_freq(config_);
   inv_freq_.resize(inv.size());
@@ -109,6 +110,7 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_);
   if (meta_host_) cudaFreeHost(meta_host_);
   if (meta_free_) cudaEventDestroy(meta_free_);
+  graphs_.reset();
   gemm_.reset();
   if (stream_) cudaStreamDestroy(stream_);
 }
@@ -237,13 +239,14 @@ void CudaBackend::allocate_kv(int n_pages) {
   SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
   kv_.resize(0);
   n_pages_ = 0;
-  const size_t bytes = static_cast<size_t>(n_pages) * layout_.page_bytes();
+  // One page more than asked: decode graphs park their padding rows in it (scratch_page()).
+  const size_t bytes = static_cast<size_t>(n_pages + 1) * layout_.page_bytes();
   size_t free_b = 0, total_b = 0;
   SGP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   if (bytes > free_b)
     throw Error("allocate_kv: " + std::to_string(n_pages) + " KV pages need " + gib(bytes) +
                 " but only " + gib(free_b) + " of GPU memory is free");
-  kv_.resize(static_cast<size_t>(n_pages) * layout_.page_elems());
+  kv_.resize(static_cast<size_t>(n_pages + 1) * layout_.page_elems());
   n_pages_ = n_pages;
 }
 
@@ -287,9 +290,9 @@ void CudaBackend::validate(const model::ForwardBatch& batch) const {
 
 int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   validate(batch);
+  if (const int rows = graphs_->try_run(*this, batch); rows >= 0) return rows;
   const auto& c = config_;
-  const int E = c.n_embd, D = c.head_dim, V = c.n_vocab, F = c.n_ff, H = c.n_head;
-  const int QKV = (c.n_head + 2 * c.n_head_kv) * D, HD = H * D;
+  const int D = c.head_dim, H = c.n_head;
 
   // Host-side index arrays, laid out [tokens | pos | seq | page_off | pages | logit rows].
   // Chunks of several tokens go to the tensor-core prefill kernel, single tokens to the
@@ -370,50 +373,95 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   BatchMeta meta{d_tok + 2 * T, d_tok + T, d_tok + 3 * T, d_tok + 3 * T + S + 1, T};
   const int* d_rows = d_tok + 3 * T + S + 1 + P;
   const int* d_dec = d_rows + R;
-  const int* d_tiles = d_dec + n_dec;
+  ForwardPlan plan;
+  plan.n_tokens = T;
+  plan.n_rows = R;
+  plan.meta = meta;
+  plan.tokens = d_tok;
+  plan.rows = d_rows;
+  plan.dec = d_dec;
+  plan.n_dec = n_dec;
+  plan.tiles = d_dec + n_dec;
+  plan.n_tiles = n_tiles;
+  plan.max_keys = max_keys;
+  plan.n_splits = n_dec ? attention_splits(n_dec, c.n_head_kv, max_keys, n_sms_,
+                                           static_cast<int>(sum_keys / std::max(n_dec, 1)))
+                        : 1;
+  return launch_forward(plan);
+}
 
-  const int splits = n_dec ? attention_splits(n_dec, c.n_head_kv, max_keys, n_sms_,
-                                              static_cast<int>(sum_keys / std::max(n_dec, 1)))
-                           : 1;
-  x_.reserve(static_cast<size_t>(T) * E);
-  h_.reserve(static_cast<size_t>(T) * E);
-  qkv_.reserve(static_cast<size_t>(T) * QKV);
-  q_.reserve(static_cast<size_t>(T) * HD);
-  attn_.reserve(static_cast<size_t>(T) * HD);
-  delta_.reserve(static_cast<size_t>(T) * E);
-  gu_.reserve(static_cast<size_t>(T) * 2 * F);
-  act_.reserve(static_cast<size_t>(T) * F);
-  if (splits > 1) {
-    part_acc_.reserve(static_cast<size_t>(n_dec) * H * splits * D);
-    part_ml_.reserve(static_cast<size_t>(n_dec) * H * splits * 2);
+void CudaBackend::reserve_activations(const ForwardPlan& p) {
+  const auto& c = config_;
+  const size_t T = p.n_tokens, E = c.n_embd, D = c.head_dim, F = c.n_ff, V = c.n_vocab;
+  const size_t H = c.n_head, QKV = (c.n_head + 2 * c.n_head_kv) * D, HD = H * D;
+  x_.reserve(T * E);
+  h_.reserve(T * E);
+  qkv_.reserve(T * QKV);
+  q_.reserve(T * HD);
+  attn_.reserve(T * HD);
+  delta_.reserve(T * E);
+  gu_.reserve(T * 2 * F);
+  act_.reserve(T * F);
+  if (p.n_splits > 1) {
+    part_acc_.reserve(static_cast<size_t>(p.n_dec) * H * p.n_splits * D);
+    part_ml_.reserve(static_cast<size_t>(p.n_dec) * H * p.n_splits * 2);
   }
-  rows_h_.reserve(static_cast<size_t>(std::max(R, 1)) * E);
-  logits_.reserve(static_cast<size_t>(std::max(R, 1)) * V);
+  rows_h_.reserve(static_cast<size_t>(std::max(p.n_rows, 1)) * E);
+  logits_.reserve(static_cast<size_t>(std::max(p.n_rows, 1)) * V);
+  cos_sin_.reserve(T * D / 2);
+}
 
-  cos_sin_.reserve(static_cast<size_t>(T) * D / 2);
+std::vector<uintptr_t> CudaBackend::graph_key(const void* staging) const {
+  auto a = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
+  return {a(x_.data()),
+          a(h_.data()),
+          a(qkv_.data()),
+          a(q_.data()),
+          a(attn_.data()),
+          a(delta_.data()),
+          a(gu_.data()),
+          a(act_.data()),
+          a(part_acc_.data()),
+          a(part_ml_.data()),
+          a(rows_h_.data()),
+          a(logits_.data()),
+          a(cos_sin_.data()),
+          a(kv_.data()),
+          a(staging),
+          static_cast<uintptr_t>(n_pages_),
+          static_cast<uintptr_t>(gemm_->skinny())};
+}
+
+int CudaBackend::launch_forward(const ForwardPlan& p) {
+  const auto& c = config_;
+  const int T = p.n_tokens, R = p.n_rows;
+  const int E = c.n_embd, D = c.head_dim, V = c.n_vocab, F = c.n_ff, H = c.n_head;
+  const int QKV = (c.n_head + 2 * c.n_head_kv) * D, HD = H * D;
+  reserve_activations(p);
   prof_.mark("embed+rope", stream_);
-  embed_tokens(embed_, d_tok, x_.data(), T, E, stream_);
-  rope_table(meta.tok_pos, inv_freq_.data(), cos_sin_.data(), T, D / 2, stream_);
+  embed_tokens(embed_, p.tokens, x_.data(), T, E, stream_);
+  rope_table(p.meta.tok_pos, inv_freq_.data(), cos_sin_.data(), T, D / 2, stream_);
   PagedAttention att;
   att.q = q_.data();
   att.out = attn_.data();
   att.part_acc = part_acc_.data();
   att.part_ml = part_ml_.data();
   att.layout = layout_;
-  att.meta = meta;
-  att.tokens = d_dec;
-  att.n_rows = n_dec;
+  att.meta = p.meta;
+  att.tokens = p.dec;
+  att.n_rows = p.n_dec;
   att.n_head = H;
-  att.max_keys = max_keys;
-  att.n_splits = splits;
+  att.max_keys = p.max_keys;
+  att.n_splits = p.n_splits;
+  att.min_chunk = p.min_chunk;
   PrefillAttention pre;
   pre.q = q_.data();
   pre.out = attn_.data();
   pre.layout = layout_;
-  pre.meta = meta;
+  pre.meta = p.meta;
   pre.n_head = H;
-  pre.tiles = d_tiles;
-  pre.n_tiles = n_tiles;
+  pre.tiles = p.tiles;
+  pre.n_tiles = p.n_tiles;
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = layers_[l];
     bf16* kv_layer = kv_.data() + l * layout_.layer_elems();
@@ -423,7 +471,7 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
     prof_.mark("gemm_qkv", stream_);
     gemm_->bf16_out(h_.data(), L.wqkv, qkv_.data(), T, QKV, E);
     prof_.mark("rope_kv", stream_);
-    rope_store_kv(qkv_.data(), L.bqkv, q_.data(), kv_layer, layout_, meta, cos_sin_.data(), H,
+    rope_store_kv(qkv_.data(), L.bqkv, q_.data(), kv_layer, layout_, p.meta, cos_sin_.data(), H,
                   neox_, stream_);
     att.kv = kv_layer;
     pre.kv = kv_layer;
@@ -448,7 +496,7 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
     prof_.finish(stream_);
     return 0;
   }
-  add_rms_norm(x_.data(), delta_.data(), out_norm_, rows_h_.data(), d_rows, R, E, c.rms_eps,
+  add_rms_norm(x_.data(), delta_.data(), out_norm_, rows_h_.data(), p.rows, R, E, c.rms_eps,
                stream_);
   gemm_->f32_out(rows_h_.data(), lm_head_, logits_.data(), R, V, E);
   prof_.finish(stream_);

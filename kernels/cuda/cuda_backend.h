@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/decode_graph.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/kv_layout.h"
@@ -88,6 +89,14 @@ class CudaBackend : public model::Backend {
   void set_skinny_gemm(bool on) { gemm_->set_skinny(on); }
   // Prefill chunks use the tensor-core kernel unless this is off (tests compare both paths).
   void set_tensor_core_prefill(bool on) { tc_prefill_ = on; }
+  // Decode-only batches (one token per sequence, last logits row) of up to 256 sequences replay
+  // a CUDA graph of their padded batch-size bucket unless this is off (SGP_CUDA_GRAPHS=0).
+  void set_cuda_graphs(bool on) {
+    graphs_->set_mode(on ? DecodeGraphMode::Graph : DecodeGraphMode::Off);
+  }
+  void set_decode_graph_mode(DecodeGraphMode m) { graphs_->set_mode(m); }
+  DecodeGraphMode decode_graph_mode() const { return graphs_->mode(); }
+  const DecodeGraphStats& cuda_graph_stats() const { return graphs_->stats(); }
 
   // Construction helpers for the factories.
   void fill_random(uint64_t seed);
@@ -96,6 +105,16 @@ class CudaBackend : public model::Backend {
  private:
   void allocate_weights();
   void validate(const model::ForwardBatch& batch) const;
+  // Every kernel of a forward, launched on stream_ from a plan whose index arrays are on the
+  // device already (no host sync): eager steps and graph capture run the same code.
+  friend class DecodeGraphs;
+  void reserve_activations(const ForwardPlan& p);
+  int launch_forward(const ForwardPlan& p);
+  // What a captured graph depends on: the activation, logits and KV addresses, the scratch page,
+  // the GEMM dispatch, and the staging buffer it reads.
+  std::vector<uintptr_t> graph_key(const void* staging) const;
+  int scratch_page() const { return n_pages_; }  // the pool's page beyond the engine's
+  int multiprocessors() const { return n_sms_; }
 
   model::ModelConfig config_;
   KvLayout layout_;
@@ -130,6 +149,7 @@ class CudaBackend : public model::Backend {
   DeviceBuffer<RowTarget> targets_;
   DeviceBuffer<float> target_lp_;
   DeviceBuffer<bf16> h_, qkv_, q_, attn_, delta_, gu_, act_, rows_h_;
+  std::unique_ptr<DecodeGraphs> graphs_;
 };
 
 }  // namespace sgp::cuda

@@ -5,14 +5,22 @@
 #include "kernels/cuda/skinny_gemm.h"
 
 namespace sgp::cuda {
+namespace {
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;  // cuBLAS's recommendation for Hopper
+}  // namespace
 
 Gemm::Gemm(cudaStream_t stream) : stream_(stream) {
   SGP_CUBLAS_CHECK(cublasCreate(&handle_));
   SGP_CUBLAS_CHECK(cublasSetStream(handle_, stream));
+  // A workspace of our own (after cublasSetStream, which resets it): cuBLAS then never allocates
+  // inside a CUDA graph capture, and picks the same algorithms eagerly and captured.
+  SGP_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspaceBytes));
+  SGP_CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace_, kWorkspaceBytes));
 }
 
 Gemm::~Gemm() {
   if (handle_) cublasDestroy(handle_);
+  if (workspace_) cudaFree(workspace_);
 }
 
 void Gemm::bf16_out(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int m, int n,

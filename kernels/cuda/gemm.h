@@ -21,11 +21,13 @@ class Gemm {
   // Products with at most kSkinnyDispatchRows rows go to the GEMV kernel unless this is off
   // (see skinny_gemm.h for the measured crossover).
   void set_skinny(bool on) { skinny_ = on; }
+  bool skinny() const { return skinny_; }
 
  private:
   void run(const void* x, const void* w, void* y, cudaDataType y_type, int m, int n, int k);
   cublasHandle_t handle_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  void* workspace_ = nullptr;
   bool skinny_ = true;
 };
 

@@ -69,6 +69,13 @@ __device__ inline float warp_sum(float v) {
 // Each warp takes tiles of 32 keys. Scores: one key per lane (its whole K row, 16-byte loads,
 // against q held in shared memory), one max per tile for the online softmax. P·V: the warp
 // walks the tile's V rows coalesced, each lane owning D/32 dims for every head of the group.
+// Keys per split of a row of `len` keys when the split is chosen per row (min_chunk > 0): whole
+// 32-key tiles, at least min_chunk.
+__device__ inline int row_chunk(const PagedAttention& a, int len) {
+  const int even = (len + a.n_splits - 1) / a.n_splits;
+  return max(a.min_chunk, (even + 31) / 32 * 32);
+}
+
 template <int D, int kMaxGroup>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(PagedAttention a, int group, int chunk, float scale_log2) {
@@ -79,6 +86,14 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int pos = a.meta.tok_pos[t];
   const int seq = a.meta.tok_seq[t];
   const int* pages = a.meta.pages + a.meta.seq_page_off[seq];
+  bool direct = gridDim.z == 1;  // write the output, not a partial for the merge
+  if (a.min_chunk > 0) {
+    chunk = row_chunk(a, pos + 1);
+    if (chunk >= pos + 1) {  // one split holds the row: the merge kernel skips it
+      if (split > 0) return;
+      direct = true;
+    }
+  }
   const int begin = split * chunk;
   const int end = min(begin + chunk, pos + 1);
 
@@ -200,7 +215,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
     }
     const size_t head = kvh * group + g;
-    if (gridDim.z == 1) {
+    if (direct) {
       a.out[(static_cast<size_t>(t) * a.n_head + head) * D + d] = __float2bfloat16(as / ls);
     } else {
       const size_t part = (static_cast<size_t>(slot) * a.n_head + head) * gridDim.z + split;
@@ -218,6 +233,10 @@ __global__ void merge_splits_kernel(PagedAttention a, int head_dim) {
   const size_t slot = row / a.n_head, head = row % a.n_head;
   const size_t t = a.tokens ? a.tokens[slot] : slot;
   const size_t out_row = t * a.n_head + head;
+  if (a.min_chunk > 0) {
+    const int len = a.meta.tok_pos[t] + 1;
+    if (row_chunk(a, len) >= len) return;  // written directly by its only split
+  }
   const int n = a.n_splits;
   const float* ml = a.part_ml + row * n * 2;
   float mx = -INFINITY;
@@ -265,6 +284,16 @@ int attention_splits(int n_tokens, int n_head_kv, int max_keys, int n_sms, int m
   return std::max(1, std::min(std::max(want, balance), most));
 }
 
+GraphSplits graph_attention_splits(int n_rows, int n_head_kv, int n_sms) {
+  const int blocks = std::max(1, n_rows * n_head_kv);
+  const int want = (2 * n_sms + blocks - 1) / blocks;
+  // Small buckets: the splits fill the GPU (a row uses as many as its length allows, 128 keys
+  // each at least, as attention_splits gives the eager path). Large buckets fill it with rows;
+  // only rows longer than 2048 keys split, so a long row does not hold up the step.
+  if (want >= 2) return {std::min(want, 32), kMinKeysPerSplit};
+  return {4, 2048};
+}
+
 void paged_attention(const PagedAttention& a, cudaStream_t stream) {
   if (a.n_rows == 0) return;
   const int D = a.layout.head_dim;
@@ -273,7 +302,7 @@ void paged_attention(const PagedAttention& a, cudaStream_t stream) {
   const int group = a.n_head / a.layout.n_head_kv;
   if (group > 8)
     throw Error("attention: more than 8 query heads per KV head is not supported on CUDA");
-  const int chunk = (a.max_keys + a.n_splits - 1) / a.n_splits;
+  const int chunk = a.min_chunk > 0 ? 0 : (a.max_keys + a.n_splits - 1) / a.n_splits;
   switch (D) {
     case 64:
       launch<64>(a, group, chunk, stream);

@@ -23,7 +23,19 @@ struct PagedAttention {
   int n_head = 0;
   int max_keys = 0;  // longest causal window in the batch (max position + 1)
   int n_splits = 1;
+  // > 0: each row divides its own keys (read from tok_pos on the device) evenly over n_splits,
+  // at least min_chunk keys per split, and max_keys is unused. A CUDA graph captures the launch
+  // once for every context length; a row whose keys fit one split writes its output directly.
+  int min_chunk = 0;
 };
+
+// The fixed split count and minimum split size of a decode graph of `n_rows` rows (any context):
+// enough splits to fill the GPU for small buckets, else a few for long rows only.
+struct GraphSplits {
+  int n_splits = 1;
+  int min_chunk = 0;
+};
+GraphSplits graph_attention_splits(int n_rows, int n_head_kv, int n_sms);
 
 // Token t attends to positions [0, tok_pos[t]] of its sequence. One block serves one token and
 // one KV head for every query head of its group, so each K/V vector is read once per group.

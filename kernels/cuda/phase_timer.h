@@ -26,9 +26,11 @@ class PhaseTimer {
   PhaseTimer& operator=(const PhaseTimer&) = delete;
 
   bool on() const { return on_; }
+  // While paused (a CUDA graph being captured), marks and finish() do nothing.
+  void pause(bool p) { paused_ = p; }
   // Marks the start of `phase` (which ends where the next mark or finish() is).
   void mark(const char* phase, cudaStream_t stream) {
-    if (!on_) return;
+    if (!on_ || paused_) return;
     if (used_ == events_.size()) {
       cudaEvent_t e;
       SGP_CUDA_CHECK(cudaEventCreate(&e));
@@ -39,7 +41,7 @@ class PhaseTimer {
   }
   // Ends the last phase, waits for the stream and adds this forward's times to the totals.
   void finish(cudaStream_t stream) {
-    if (!on_ || used_ == 0) return;
+    if (!on_ || paused_ || used_ == 0) return;
     mark("", stream);
     SGP_CUDA_CHECK(cudaEventSynchronize(events_[used_ - 1]));
     for (size_t i = 0; i + 1 < used_; ++i) {
@@ -61,6 +63,7 @@ class PhaseTimer {
 
  private:
   bool on_;
+  bool paused_ = false;
   std::vector<cudaEvent_t> events_;
   size_t used_ = 0;
   std::vector<const char*> names_;
