@@ -151,6 +151,8 @@ int DecodeGraphs::try_run(CudaBackend& b, const model::ForwardBatch& batch) {
   if (!g.exec || g.key != b.graph_key(staging_.data())) {
     // This step runs the launches eagerly (lazily loaded kernels and cuBLAS's choices settle
     // outside the capture), then they are captured for the next steps: capture runs nothing.
+    // The buffers are sized first, so that the capture moves none under this step's results.
+    reserve_buffers(b, plan);
     b.launch_forward(plan);
     ++stats_.padded_runs;
     try {
@@ -173,13 +175,28 @@ int DecodeGraphs::try_run(CudaBackend& b, const model::ForwardBatch& batch) {
   return n;
 }
 
+void DecodeGraphs::reserve_buffers(CudaBackend& b, const ForwardPlan& plan) {
+  // Every buffer a graph addresses is sized for the largest bucket from the first capture on, so
+  // that capturing a larger bucket later does not move them under the smaller buckets' graphs
+  // (the memory is what a 256-row decode step needs anyway; cuda_kv_budget leaves room for it).
+  // Nothing may allocate or move while capturing; the key records where the buffers are.
+  constexpr int kMax = kBuckets[kNumBuckets - 1];
+  long most = 0;  // rows x splits, the partials' size, over every bucket
+  for (int rows : kBuckets)
+    most = std::max<long>(
+        most, static_cast<long>(rows) *
+                  graph_attention_splits(rows, b.config().n_head_kv, b.multiprocessors()).n_splits);
+  ForwardPlan largest = plan;
+  largest.n_tokens = largest.n_rows = largest.n_dec = kMax;
+  largest.n_splits = static_cast<int>(std::max<long>(2, (most + kMax - 1) / kMax));
+  b.reserve_activations(largest);
+  b.reserve_activations(plan);
+}
+
 void DecodeGraphs::capture(CudaBackend& b, const ForwardPlan& plan, Graph& g) {
   if (g.exec) cudaGraphExecDestroy(g.exec);
   g.exec = nullptr;
   g.key.clear();
-  // Every buffer the graph will address is sized for the bucket now: nothing may allocate or
-  // move while capturing, and the key records where they are.
-  b.reserve_activations(plan);
   const std::vector<uintptr_t> key = b.graph_key(staging_.data());
   cudaGraph_t graph = nullptr;
   SGP_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));

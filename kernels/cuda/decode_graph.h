@@ -58,6 +58,7 @@ class DecodeGraphs {
   };
   void clear();
   void reserve_staging(size_t n_ints);
+  void reserve_buffers(CudaBackend& b, const ForwardPlan& plan);
   void capture(CudaBackend& b, const ForwardPlan& plan, Graph& g);
 
   cudaStream_t stream_;
