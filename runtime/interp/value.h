@@ -21,7 +21,7 @@ class Map {
   const Value* find(const std::string& key) const;
   Value* find(const std::string& key);
   Value& operator[](const std::string& key);  // inserts null when absent
-  size_t size() const { return items_.size(); }
+  size_t size() const;  // defined below Value: clang needs the complete type here
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
 
  private:
@@ -79,6 +79,8 @@ class Value {
                std::shared_ptr<Map>, std::shared_ptr<Future>>
       v_;
 };
+
+inline size_t Map::size() const { return items_.size(); }
 
 const char* type_name(Value::Type t);  // "null", "bool", "int", ...
 inline const char* type_name(const Value& v) {
