@@ -13,15 +13,24 @@
 namespace sgp::kernels {
 namespace {
 
-// Rows per task: a few contiguous stretches per thread, so each thread streams its weights
-// sequentially (hardware prefetch) while uneven threads can still take more than their share.
-constexpr int kTasksPerThread = 4;
-constexpr int64_t kMinRows = 16;
-static_assert(kMinRows % kPackRows == 0, "tasks must cover whole packed groups");
+// Tasks are runs of 16-row units over all jobs of a call laid end to end. Each thread's first
+// task is one long contiguous stretch (hardware prefetch streams it, and a matvec costs few
+// claims), and the last quarter is cut into small tasks that let uneven threads even out.
+constexpr int64_t kUnitRows = 16;
+static_assert(kUnitRows % kPackRows == 0, "tasks must cover whole packed groups");
+constexpr int kTailTasksPerThread = 2;
 
-int64_t rows_per_task(int64_t rows, int threads) {
-  int64_t per = (rows + threads * kTasksPerThread - 1) / (threads * kTasksPerThread);
-  return std::max(kMinRows, (per + kMinRows - 1) / kMinRows * kMinRows);
+// Task boundaries (in units) for `units` units over `threads` threads.
+void plan_tasks(int64_t units, int threads, std::vector<int64_t>& bounds) {
+  bounds.assign(1, 0);
+  const int64_t tail = units / 4;
+  const int64_t big = (units - tail) / threads;
+  int64_t at = 0;
+  if (big > 0) {
+    for (int t = 0; t < threads; ++t) bounds.push_back(at += big);
+  }
+  const int64_t step = std::max<int64_t>(1, (units - at) / (threads * kTailTasksPerThread));
+  while (at < units) bounds.push_back(at = std::min(units, at + step));
 }
 constexpr int kTokenTile = 32;
 
@@ -32,16 +41,14 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
   if (n_jobs == 0 || n_tok == 0) return;
   const int64_t cols = jobs[0].w->cols;
   bool need_act = false;
-  std::vector<int> first_task(static_cast<size_t>(n_jobs) + 1, 0);
-  std::vector<int64_t> task_rows(n_jobs);
+  std::vector<int64_t>& first_unit = scratch.first_unit;
+  first_unit.assign(1, 0);
   for (int j = 0; j < n_jobs; ++j) {
     const WeightView& w = *jobs[j].w;
     if (w.cols != cols) throw Error("matmul: weights disagree on the input width");
     require_supported(w.type, "weight");
     need_act |= act_dot_for(w.type) != nullptr || w.packed != nullptr;
-    task_rows[j] = rows_per_task(w.rows, pool.size());
-    first_task[j + 1] =
-        first_task[j] + static_cast<int>((w.rows + task_rows[j] - 1) / task_rows[j]);
+    first_unit.push_back(first_unit.back() + (w.rows + kUnitRows - 1) / kUnitRows);
   }
   const int64_t nb = cols / 32;
   if (need_act) {
@@ -51,28 +58,21 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
     }
   }
   if (static_cast<int>(scratch.rows.size()) < pool.size()) scratch.rows.resize(pool.size());
+  plan_tasks(first_unit.back(), pool.size(), scratch.bounds);
 
-  pool.parallel_for(first_task[n_jobs], [&](int task, int thread) {
-    int j = static_cast<int>(std::upper_bound(first_task.begin(), first_task.end(), task) -
-                             first_task.begin()) -
-            1;
-    const MatmulJob& job = jobs[j];
+  // Rows [r0, r1) of one job.
+  auto run = [&](const MatmulJob& job, int64_t r0, int64_t r1, int thread) {
     const WeightView& w = *job.w;
-    const int64_t r0 = static_cast<int64_t>(task - first_task[j]) * task_rows[j];
-    const int64_t r1 = std::min(w.rows, r0 + task_rows[j]);
     if (w.packed != nullptr) {
       PackedDotFn dot = packed_dot_for(w.type);
-      const size_t group_bytes = static_cast<size_t>(nb) * kPackedBlockBytes;
+      const size_t group_bytes = static_cast<size_t>(nb) * packed_block_bytes(w.type);
       for (int t0 = 0; t0 < n_tok; t0 += kTokenTile) {
         int t1 = std::min(n_tok, t0 + kTokenTile);
-        for (int64_t r = r0; r < r1; r += kPackRows) {
-          float* y = job.y + t0 * job.ldy + r;
-          dot(w.packed + r / kPackRows * group_bytes, scratch.xq.data() + t0 * nb, nb, t1 - t0, y,
-              job.ldy);
-          if (job.bias) {
-            for (int t = 0; t < t1 - t0; ++t) {
-              for (int k = 0; k < kPackRows; ++k) y[t * job.ldy + k] += job.bias[r + k];
-            }
+        dot(w.packed + r0 / kPackRows * group_bytes, (r1 - r0) / kPackRows,
+            scratch.xq.data() + t0 * nb, nb, t1 - t0, job.y + t0 * job.ldy + r0, job.ldy);
+        if (job.bias) {
+          for (int t = t0; t < t1; ++t) {
+            for (int64_t r = r0; r < r1; ++r) job.y[t * job.ldy + r] += job.bias[r];
           }
         }
       }
@@ -94,8 +94,8 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
     // Float path: plain F32 rows are used in place, others are expanded 16 rows at a time.
     const bool in_place = w.type == static_cast<uint32_t>(model::GgmlType::F32);
     std::vector<float>& buf = scratch.rows[thread];
-    for (int64_t s0 = r0; s0 < r1; s0 += kMinRows) {
-      const int64_t s1 = std::min(r1, s0 + kMinRows);
+    for (int64_t s0 = r0; s0 < r1; s0 += kUnitRows) {
+      const int64_t s1 = std::min(r1, s0 + kUnitRows);
       if (!in_place) {
         buf.resize(static_cast<size_t>(s1 - s0) * cols);
         for (int64_t r = s0; r < s1; ++r) {
@@ -113,6 +113,21 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, const float* x, int n_tok,
           }
         }
       }
+    }
+  };
+
+  const std::vector<int64_t>& bounds = scratch.bounds;
+  pool.parallel_for(static_cast<int>(bounds.size()) - 1, [&](int task, int thread) {
+    const int64_t u0 = bounds[task], u1 = bounds[task + 1];
+    int j = static_cast<int>(std::upper_bound(first_unit.begin(), first_unit.end(), u0) -
+                             first_unit.begin()) -
+            1;
+    for (; j < n_jobs && first_unit[j] < u1; ++j) {
+      const int64_t rows = jobs[j].w->rows;
+      const int64_t r0 = (std::max(u0, first_unit[j]) - first_unit[j]) * kUnitRows;
+      const int64_t r1 =
+          std::min(rows, (std::min(u1, first_unit[j + 1]) - first_unit[j]) * kUnitRows);
+      if (r0 < r1) run(jobs[j], r0, r1, thread);
     }
   });
 }

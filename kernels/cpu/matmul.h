@@ -33,7 +33,8 @@ struct MatmulJob {
 // Reusable buffers (quantized activations, dequantized weight rows), grown on demand.
 struct MatmulScratch {
   std::vector<ActBlock> xq;
-  std::vector<std::vector<float>> rows;  // per thread
+  std::vector<std::vector<float>> rows;     // per thread
+  std::vector<int64_t> first_unit, bounds;  // the current call's job offsets and task plan
 };
 
 // Runs every job over the same activations x [n_tok, cols] in one parallel pass.

@@ -219,15 +219,37 @@ void dot_tokens(const uint8_t* w, const ActBlock* a, int64_t nb, int n_tok, floa
 void quantize_activations(const float* x, ActBlock* out, int64_t n) {
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
     float amax = 0.0f;
+    int32_t qi[32];
+#if SGP_AVX2
+    // The same values as the scalar loop below: max of |x|, then x * id rounded to nearest even
+    // (the default rounding mode that nearbyint uses too).
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 m = _mm256_setzero_ps();
+    for (int j = 0; j < 32; j += 8)
+      m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + j), abs_mask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    amax = _mm_cvtss_f32(m4);
+    float d = amax / 32639.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (int j = 0; j < 32; j += 8) {
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(qi + j),
+          _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j), _mm256_set1_ps(id))));
+    }
+#else
     for (int j = 0; j < 32; ++j) {
       float a = std::fabs(x[j]);
       amax = a > amax ? a : amax;
     }
     float d = amax / 32639.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (int j = 0; j < 32; ++j) qi[j] = static_cast<int32_t>(std::nearbyint(x[j] * id));
+#endif
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      int q = static_cast<int>(std::nearbyint(x[j] * id));
+      int q = qi[j];
       out[b].q[j] = static_cast<int16_t>(q);
       const int lo = static_cast<int8_t>(q & 0xFF);
       out[b].lo[j] = static_cast<int8_t>(lo);

@@ -31,11 +31,13 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   // One word holds the generation (16 bits), the task count (24) and the next index (24), so a
   // worker can claim a task with one compare-and-swap and never mixes up two jobs.
-  std::atomic<uint64_t> ticket_{0};
-  std::atomic<int> done_{0};
+  // Claims and completions on separate cache lines: a claim does not bounce the line the
+  // caller polls for completion.
+  alignas(64) std::atomic<uint64_t> ticket_{0};
+  alignas(64) std::atomic<int> done_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
-  const std::function<void(int, int)>* fn_ = nullptr;
+  alignas(64) const std::function<void(int, int)>* fn_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
 };

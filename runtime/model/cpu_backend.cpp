@@ -54,20 +54,24 @@ CpuBackend::CpuBackend(std::unique_ptr<ModelWeights> weights, const CpuOptions& 
 }
 
 void CpuBackend::pack_weights() {
-  auto pack = [&](kernels::WeightView& w, bool keep_source) {
+  auto pack = [&](kernels::WeightView& w) {
     if (!kernels::packable(w.type, w.rows, w.cols)) return;
-    std::vector<uint8_t>& buf = packed_.emplace_back(kernels::packed_bytes(w.rows, w.cols));
+    std::vector<uint8_t>& buf = packed_.emplace_back(kernels::packed_bytes(w.type, w.rows, w.cols));
     kernels::pack_rows(w.type, w.data, w.row_bytes, w.rows, w.cols, buf.data());
     w.packed = buf.data();
     // The mapped source is not read again by the forward pass, so its pages need not stay
-    // resident next to the copy (the embedding rows of a tied head still are).
-    if (!keep_source) release_pages(w.data, w.row_bytes * static_cast<size_t>(w.rows));
+    // resident next to the copy.
+    release_pages(w.data, w.row_bytes * static_cast<size_t>(w.rows));
   };
   for (LayerWeights& L : w_->layers) {
-    for (kernels::WeightView* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
-      pack(*w, false);
+    for (kernels::WeightView* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) pack(*w);
   }
-  pack(w_->output, w_->config.tied_embeddings);
+  pack(w_->output);
+  // A tied head's packed copy also serves the embedding rows, so memory does not double.
+  if (w_->output.packed != nullptr && w_->output.data == w_->tok_embd.data) {
+    embd_packed_ = w_->output.packed;
+    embd_row_.resize(w_->tok_embd.row_bytes);
+  }
 }
 
 void CpuBackend::allocate_kv(int n_pages) {
@@ -181,7 +185,13 @@ void CpuBackend::forward(const ForwardBatch& batch, Logits& out) {
   int t = 0;
   for (const SeqChunk& sc : batch.seqs) {
     for (int32_t tok : sc.tokens) {
-      kernels::dequantize_row(w_->tok_embd.type, w_->tok_embd.row(tok), &x_[t * d], d);
+      const kernels::WeightView& E = w_->tok_embd;
+      const uint8_t* row = E.row(tok);
+      if (embd_packed_ != nullptr) {
+        kernels::unpack_row(E.type, embd_packed_, d, tok, embd_row_.data());
+        row = embd_row_.data();
+      }
+      kernels::dequantize_row(E.type, row, &x_[t * d], d);
       rope_.angles(tok_pos_[t], &cos_[t * half], &sin_[t * half]);
       ++t;
     }

@@ -39,6 +39,8 @@ class CpuBackend : public Backend {
 
   std::unique_ptr<ModelWeights> w_;
   std::vector<std::vector<uint8_t>> packed_;  // what the views' `packed` pointers point into
+  const uint8_t* embd_packed_ = nullptr;      // the tied head's packed copy, if the source went
+  std::vector<uint8_t> embd_row_;             // one embedding row unpacked from it
   kernels::ThreadPool pool_;
   kernels::Rope rope_;
   kernels::MatmulScratch mm_;

@@ -131,10 +131,10 @@ TEST_CASE("matmul: several jobs, biases, tokens and thread counts") {
   }
 }
 
-TEST_CASE("matmul: packed Q4_0/Q4_1 rows match the formula and are batch-invariant") {
+TEST_CASE("matmul: packed Q4_0/Q4_1/Q8_0 rows match the formula and are batch-invariant") {
   std::mt19937 rng(13);
   const int cols = 320, rows = 48, n_tok = 7;
-  for (uint32_t type : {2u, 3u}) {
+  for (uint32_t type : {2u, 3u, 8u}) {
     INFO("type " << type_name(type));
     if (!packable(type, rows, cols)) {
       MESSAGE("this build has no packed kernel (needs AVX2, FMA, F16C)");
@@ -142,10 +142,18 @@ TEST_CASE("matmul: packed Q4_0/Q4_1 rows match the formula and are batch-invaria
       continue;
     }
     CHECK(!packable(type, rows + 4, cols));
-    CHECK(!packable(8u, rows, cols));
+    CHECK(!packable(6u, rows, cols));
     auto w = random_rows(type, rows, cols, rng);
-    std::vector<uint8_t> packed(packed_bytes(rows, cols));
+    std::vector<uint8_t> packed(packed_bytes(type, rows, cols));
     pack_rows(type, w.data(), row_bytes(type, cols), rows, cols, packed.data());
+    // Every row comes back byte for byte from the packed copy.
+    std::vector<uint8_t> back(row_bytes(type, cols));
+    int differ = 0;
+    for (int r = 0; r < rows; ++r) {
+      unpack_row(type, packed.data(), cols, r, back.data());
+      differ += std::memcmp(back.data(), w.data() + r * back.size(), back.size()) != 0;
+    }
+    CHECK(differ == 0);
     WeightView v{type, rows, cols, w.data(), row_bytes(type, cols)};
     v.packed = packed.data();
     auto x = random_vec(n_tok * cols, rng, 3.0f);
