@@ -66,6 +66,12 @@ for t in cuda_kernels_test cuda_backend_test cuda_engine_test cuda_graph_test; d
   compute-sanitizer --tool memcheck --error-exitcode 3 "$T/$t" >"$WORK/memcheck_$t.log" 2>&1 || fail "memcheck $t"
   grep -E "ERROR SUMMARY|test cases" "$WORK/memcheck_$t.log"
 done
+# The device sampler's case with every RowSample feature (the others repeat its code paths).
+if [ -x "$T/cuda_sampling_test" ]; then
+  compute-sanitizer --tool memcheck --error-exitcode 3 "$T/cuda_sampling_test" -tc='*every RowSample*' \
+    >"$WORK/memcheck_cuda_sampling_test.log" 2>&1 || fail "memcheck cuda_sampling_test"
+  grep -E "ERROR SUMMARY|test cases" "$WORK/memcheck_cuda_sampling_test.log"
+fi
 
 python3 - "$WORK" "$OUT/check.json" "$status" <<'PY'
 import glob, json, os, sys

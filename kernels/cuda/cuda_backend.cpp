@@ -511,14 +511,14 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
   out.sampled.clear();
 
   // Rows drawn here send back one token; the rest come back whole, in runs of adjacent rows.
-  std::vector<RowDraw> draws;
+  draw_batch_.clear();
   std::vector<RowTarget> targets;
   std::vector<char> whole(static_cast<size_t>(rows), 1);
   int row = 0;
   for (const auto& s : batch.seqs) {
     if (s.logits == model::LogitsMode::Last) {
       if (s.sample_on_device) {
-        draws.push_back({row, s.sample.temperature, s.sample.min_p, s.sample.u});
+        draw_batch_.add(row, s.sample, config_.n_vocab);
         whole[static_cast<size_t>(row)] = 0;
       }
       ++row;
@@ -533,17 +533,7 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
       row += static_cast<int>(s.tokens.size());
     }
   }
-  std::vector<int32_t> drawn(draws.size());
-  if (!draws.empty()) {
-    draws_.reserve(draws.size());
-    drawn_.reserve(draws.size());
-    SGP_CUDA_CHECK(cudaMemcpyAsync(draws_.data(), draws.data(), draws.size() * sizeof(RowDraw),
-                                   cudaMemcpyHostToDevice, stream_));
-    sample_rows(logits_.data(), config_.n_vocab, draws_.data(), static_cast<int>(draws.size()),
-                drawn_.data(), stream_);
-    SGP_CUDA_CHECK(cudaMemcpyAsync(drawn.data(), drawn_.data(), drawn.size() * sizeof(int32_t),
-                                   cudaMemcpyDeviceToHost, stream_));
-  }
+  sampler_.launch(logits_.data(), config_.n_vocab, draw_batch_, stream_);
   // When every row is drawn or scored here, no row comes back and `data` stays empty (sizing it
   // would zero-fill up to rows x vocab floats on the host every step for nothing).
   if (std::find(whole.begin(), whole.end(), 1) != whole.end())
@@ -576,11 +566,9 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
     r = end;
   }
   SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
-  if (!draws.empty()) {
-    out.sampled.assign(static_cast<size_t>(rows), -1);
-    for (size_t i = 0; i < draws.size(); ++i)
-      out.sampled[static_cast<size_t>(draws[i].row)] = drawn[i];
-  }
+  out.sampled_logprob.clear();
+  out.sampled_top.clear();
+  if (!draw_batch_.empty()) sampler_.results(draw_batch_, rows, out);
   out.target_logprobs.clear();
   if (!targets.empty()) {
     out.target_logprobs.assign(static_cast<size_t>(rows), std::nanf(""));

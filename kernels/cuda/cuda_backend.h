@@ -144,8 +144,8 @@ class CudaBackend : public model::Backend {
 
   DeviceBuffer<float> x_, part_acc_, part_ml_, logits_;
   DeviceBuffer<float2> cos_sin_;
-  DeviceBuffer<RowDraw> draws_;
-  DeviceBuffer<int32_t> drawn_;
+  DrawBatch draw_batch_;
+  DeviceSampler sampler_;
   DeviceBuffer<RowTarget> targets_;
   DeviceBuffer<float> target_lp_;
   DeviceBuffer<bf16> h_, qkv_, q_, attn_, delta_, gu_, act_, rows_h_;

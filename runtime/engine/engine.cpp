@@ -55,8 +55,11 @@ struct Engine::Impl {
   void finish_score(const std::shared_ptr<ScoreJob>& job);
   void fail_sequence(std::unique_ptr<Sequence> seq, const std::string& error);
   // `device_token` >= 0: the backend already drew the token (row is then unused).
-  void after_generate_logits(Sequence* seq, const float* row, int32_t device_token);
+  // `logits_row`: the token's row in `logits` (where a device draw's logprobs are).
+  void after_generate_logits(Sequence* seq, const float* row, int32_t device_token,
+                             int logits_row = -1);
   bool device_samples(const Sequence& seq) const;
+  void mask_draw(const Sequence& seq, model::RowSample& r) const;
   bool append_token(Sequence* seq, int32_t token, const TokenLogprob* lp);
   bool jump_forward(Sequence* seq, int32_t sampled, const TokenLogprob* lp);
   bool append_forced(Sequence* seq, const std::string& text);
@@ -329,6 +332,7 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
       if (reaches_end && device_samples(*s)) {
         sc.sample_on_device = true;
         sc.sample = s->gen->sampler.device_draw();
+        mask_draw(*s, sc.sample);
       }
     } else if (s->kind == SeqKind::ScoreChoice) {
       sc.logits = s->n_computed + c.n_tokens > s->logits_from ? model::LogitsMode::All
@@ -389,7 +393,8 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
         if (batch.seqs[i].logits == model::LogitsMode::Last) {
           const int32_t drawn =
               batch.seqs[i].sample_on_device ? logits.sampled.at(my_first_row) : -1;
-          after_generate_logits(s, drawn >= 0 ? nullptr : logits.row(my_first_row), drawn);
+          after_generate_logits(s, drawn >= 0 ? nullptr : logits.row(my_first_row), drawn,
+                                my_first_row);
         }
         break;
       case SeqKind::ScorePrefix:
@@ -403,17 +408,36 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
   }
 }
 
-// The backend may draw the token when nothing but temperature/min-p shapes the choice: no
-// constraint mask, no EOS ban before min_tokens, no penalties, top-k/top-p or logprobs.
+// A backend that samples on the device draws every generate row (penalties, constraint masks,
+// top-k/top-p/min-p, logprobs up to RowSample::kMaxLogprobs): the host keeps the constraint's
+// state, stop strings and jump-forward.
 bool Engine::Impl::device_samples(const Sequence& s) const {
-  if (!backend->samples_on_device() || !s.gen) return false;
-  const SamplingParams& sp = s.gen->request.sampling;
-  // The token sampled from this step's logits is output token number output_len() + 1 - the
-  // last prompt token has no output yet, so output_len() is 0 at the end of the prefill.
-  return !sp.constraint && s.output_len() >= sp.min_tokens && s.gen->sampler.device_eligible();
+  return backend->samples_on_device() && s.gen &&
+         s.gen->request.sampling.logprobs <= model::RowSample::kMaxLogprobs;
 }
 
-void Engine::Impl::after_generate_logits(Sequence* s, const float* row, int32_t device_token) {
+// The restrictions on a sequence's next token, for either sampler: the constraint's allowed set
+// (with EOS and the stop ids while it accepts), and EOS and the stop ids banned before
+// min_tokens.
+void Engine::Impl::mask_draw(const Sequence& s, model::RowSample& r) const {
+  const GenerateState& g = *s.gen;
+  const SamplingParams& sp = g.request.sampling;
+  // Stop tokens: EOS (unless ignored) ends with Eos, listed ids with Stop.
+  std::vector<int32_t> enders;
+  if (!sp.ignore_eos) enders.assign(eos_ids.begin(), eos_ids.end());
+  enders.insert(enders.end(), sp.stop_token_ids.begin(), sp.stop_token_ids.end());
+  if (const TokenConstraint* con = sp.constraint.get()) {
+    r.allowed.assign((static_cast<size_t>(backend->config().n_vocab) + 63) / 64, 0);
+    con->allowed_tokens(g.constraint_state, r.allowed);
+    if (con->accepting(g.constraint_state)) r.also_allowed = enders;
+  }
+  // The token drawn from this step's logits is output token number output_len() + 1 - the
+  // last prompt token has no output yet, so output_len() is 0 at the end of the prefill.
+  if (s.output_len() < sp.min_tokens) r.banned = std::move(enders);
+}
+
+void Engine::Impl::after_generate_logits(Sequence* s, const float* row, int32_t device_token,
+                                         int logits_row) {
   GenerateState& g = *s->gen;
   const SamplingParams& sp = g.request.sampling;
   if (!s->prompt_cached && s->n_computed >= s->prompt_len) {
@@ -423,29 +447,28 @@ void Engine::Impl::after_generate_logits(Sequence* s, const float* row, int32_t 
   const TokenConstraint* con = sp.constraint.get();
   TokenLogprob lp;
   int32_t tok = device_token;
-  if (tok < 0) {
-    // Stop tokens: EOS (unless ignored) ends with Eos, listed ids with Stop.
-    std::vector<int32_t> enders;
-    if (!sp.ignore_eos) enders.assign(eos_ids.begin(), eos_ids.end());
-    enders.insert(enders.end(), sp.stop_token_ids.begin(), sp.stop_token_ids.end());
-
+  if (tok >= 0 && sp.logprobs > 0 && logits_row >= 0 &&
+      static_cast<size_t>(logits_row) < logits.sampled_logprob.size()) {
+    lp.token = tok;
+    lp.logprob = logits.sampled_logprob[static_cast<size_t>(logits_row)];
+    lp.top = logits.sampled_top[static_cast<size_t>(logits_row)];
+  }
+  if (tok == -1) {  // not drawn on the device
+    model::RowSample m;
+    mask_draw(*s, m);
     TokenMask mask;
-    std::vector<uint64_t> allowed;
-    if (con) {
-      allowed.assign((static_cast<size_t>(backend->config().n_vocab) + 63) / 64, 0);
-      con->allowed_tokens(g.constraint_state, allowed);
-      mask.allowed = &allowed;
-      if (con->accepting(g.constraint_state)) mask.also_allowed = enders;
+    if (!m.allowed.empty()) {
+      mask.allowed = &m.allowed;
+      mask.also_allowed = m.also_allowed;
     }
-    if (s->output_len() < sp.min_tokens) mask.banned = enders;
-
+    mask.banned = m.banned;
     tok = g.sampler.sample(
         std::span<const float>(row, static_cast<size_t>(backend->config().n_vocab)), mask,
         sp.logprobs > 0 ? &lp : nullptr);
-    if (tok < 0) {
-      finish_generate(s, FinishReason::Error, "the constraint allows no token here");
-      return;
-    }
+  }
+  if (tok < 0) {
+    finish_generate(s, FinishReason::Error, "the constraint allows no token here");
+    return;
   }
   bool is_eos = !sp.ignore_eos && eos_ids.count(tok) > 0;
   bool is_stop_id =

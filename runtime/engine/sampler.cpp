@@ -16,6 +16,19 @@ bool bit(const std::vector<uint64_t>& mask, int32_t t) {
   size_t w = static_cast<size_t>(t) / 64;
   return w < mask.size() && ((mask[w] >> (static_cast<size_t>(t) % 64)) & 1u);
 }
+
+// One listed token's penalized logit. The product is kept apart from the sums (volatile) so
+// that no compiler fuses it into an fma: the device computes the same three roundings.
+float penalized(float v, const model::TokenCount& e, const model::RowSample& s) {
+  const float rep = s.repetition_penalty;
+  if (rep != 1.0f && rep > 0.0f) v = v > 0 ? v / rep : v * rep;
+  if (e.count > 0 && (s.frequency_penalty != 0.0f || s.presence_penalty != 0.0f)) {
+    volatile float f = s.frequency_penalty * static_cast<float>(e.count);
+    const float d = f + s.presence_penalty;
+    v = v - d;
+  }
+  return v;
+}
 }  // namespace
 
 void log_softmax(std::span<const float> logits, std::vector<float>& out) {
@@ -30,15 +43,28 @@ void log_softmax(std::span<const float> logits, std::vector<float>& out) {
 
 Sampler::Sampler(const SamplingParams& params, uint64_t seed, std::span<const int32_t> prompt)
     : params_(params), rng_(seed) {
-  // Only the penalties read the history: without them, keep none (a hash set per request and
-  // an insert per token are a real share of the engine's host time in large batches).
+  // Only the penalties read the history: without them, keep none (a list per request and an
+  // insert per token are a real share of the engine's host time in large batches).
   const bool rep = params.repetition_penalty != 1.0f && params.repetition_penalty > 0.0f;
-  if (rep) prompt_tokens_.insert(prompt.begin(), prompt.end());
+  if (rep) {
+    for (int32_t t : prompt) history_.push_back({t, 0});
+    std::sort(history_.begin(), history_.end(),
+              [](const auto& a, const auto& b) { return a.token < b.token; });
+    history_.erase(std::unique(history_.begin(), history_.end(),
+                               [](const auto& a, const auto& b) { return a.token == b.token; }),
+                   history_.end());
+  }
   track_output_ = rep || params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f;
 }
 
 void Sampler::accept(int32_t token) {
-  if (track_output_) ++output_counts_[token];
+  if (!track_output_) return;
+  auto it = std::lower_bound(history_.begin(), history_.end(), token,
+                             [](const model::TokenCount& e, int32_t t) { return e.token < t; });
+  if (it != history_.end() && it->token == token)
+    ++it->count;
+  else
+    history_.insert(it, {token, 1});
 }
 
 // 53 random bits: the same sequence of draws on every platform (unlike std distributions).
@@ -46,144 +72,116 @@ double Sampler::uniform() {
   return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
 }
 
-bool Sampler::device_eligible() const {
-  const SamplingParams& p = params_;
-  const bool greedy = p.temperature <= 0.0f || p.top_k == 1;
-  return p.logprobs == 0 && p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f &&
-         p.presence_penalty == 0.0f && (greedy || (p.top_k == 0 && p.top_p >= 1.0f));
-}
-
 model::RowSample Sampler::device_draw() {
   model::RowSample r;
-  // top_k == 1 is greedy on the host too (one candidate), but still consumes a draw there.
-  r.temperature = params_.top_k == 1 ? 0.0f : params_.temperature;
+  r.temperature = params_.temperature;
+  r.top_k = params_.top_k;
+  r.top_p = params_.top_p;
   r.min_p = params_.min_p;
   if (params_.temperature > 0.0f) r.u = uniform();
+  if (track_output_) {
+    r.repetition_penalty = params_.repetition_penalty;
+    r.frequency_penalty = params_.frequency_penalty;
+    r.presence_penalty = params_.presence_penalty;
+    r.penalized = history_;
+  }
+  r.logprobs = params_.logprobs;
   return r;
-}
-
-int32_t sample_row(std::span<const float> logits, const model::RowSample& draw) {
-  const size_t n = logits.size();
-  int32_t chosen = -1;
-  float mx = kNegInf;
-  for (size_t t = 0; t < n; ++t)
-    if (logits[t] > mx) mx = logits[t], chosen = static_cast<int32_t>(t);
-  if (draw.temperature <= 0.0f || chosen < 0) return chosen;
-  const double inv_t = 1.0 / draw.temperature;
-  std::vector<double> p(n);
-  double sum = 0.0;
-  for (size_t t = 0; t < n; ++t) sum += p[t] = std::exp((logits[t] - mx) * inv_t);
-  if (draw.min_p > 0.0f) {
-    sum = 0.0;
-    for (size_t t = 0; t < n; ++t) {
-      if (p[t] < draw.min_p) p[t] = 0.0;
-      sum += p[t];
-    }
-  }
-  double r = draw.u * sum;
-  int32_t last = -1;
-  for (size_t t = 0; t < n; ++t) {
-    // The host's candidates: every finite logit, or those min_p kept (underflowed ones too).
-    const bool candidate = draw.min_p > 0.0f ? p[t] > 0.0 : logits[t] != kNegInf;
-    if (!candidate) continue;
-    last = static_cast<int32_t>(t);
-    if (r < p[t]) return last;
-    r -= p[t];
-  }
-  return last;
-}
-
-void Sampler::apply_penalties(std::vector<float>& x) const {
-  const float rep = params_.repetition_penalty;
-  if (rep != 1.0f && rep > 0.0f) {
-    auto penalize = [&](int32_t t) {
-      if (t < 0 || static_cast<size_t>(t) >= x.size()) return;
-      float& v = x[static_cast<size_t>(t)];
-      v = v > 0 ? v / rep : v * rep;
-    };
-    std::unordered_set<int32_t> seen = prompt_tokens_;
-    for (auto [t, n] : output_counts_) seen.insert(t);
-    for (int32_t t : seen) penalize(t);
-  }
-  if (params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f) {
-    for (auto [t, n] : output_counts_) {
-      if (t < 0 || static_cast<size_t>(t) >= x.size()) continue;
-      x[static_cast<size_t>(t)] -=
-          params_.frequency_penalty * static_cast<float>(n) + params_.presence_penalty;
-    }
-  }
 }
 
 int32_t Sampler::sample(std::span<const float> logits, const TokenMask& mask,
                         TokenLogprob* logprob) {
-  const size_t n = logits.size();
-  work_.assign(logits.begin(), logits.end());
-  apply_penalties(work_);
+  model::RowSample r = device_draw();
   if (mask.allowed) {
-    for (size_t t = 0; t < n; ++t)
-      if (!bit(*mask.allowed, static_cast<int32_t>(t))) work_[t] = kNegInf;
-    for (int32_t t : mask.also_allowed)
-      if (t >= 0 && static_cast<size_t>(t) < n) work_[static_cast<size_t>(t)] = logits[t];
+    r.allowed = *mask.allowed;
+    // An empty list still masks everything (RowSample reads empty as "no mask").
+    if (r.allowed.empty()) r.allowed.push_back(0);
+    r.also_allowed.assign(mask.also_allowed.begin(), mask.also_allowed.end());
   }
-  for (int32_t t : mask.banned)
-    if (t >= 0 && static_cast<size_t>(t) < n) work_[static_cast<size_t>(t)] = kNegInf;
+  r.banned.assign(mask.banned.begin(), mask.banned.end());
+  return sample_row(logits, r, logprob, &work_);
+}
+
+int32_t sample_row(std::span<const float> logits, const model::RowSample& s, TokenLogprob* logprob,
+                   std::vector<float>* work_buf) {
+  const size_t n = logits.size();
+  std::vector<float> local;
+  std::vector<float>& work = work_buf ? *work_buf : local;
+  work.assign(logits.begin(), logits.end());
+  for (const model::TokenCount& e : s.penalized)
+    if (e.token >= 0 && static_cast<size_t>(e.token) < n)
+      work[static_cast<size_t>(e.token)] = penalized(logits[static_cast<size_t>(e.token)], e, s);
+  if (!s.allowed.empty()) {
+    for (size_t t = 0; t < n; ++t)
+      if (!bit(s.allowed, static_cast<int32_t>(t))) work[t] = kNegInf;
+    for (int32_t t : s.also_allowed)
+      if (t >= 0 && static_cast<size_t>(t) < n) work[static_cast<size_t>(t)] = logits[t];
+  }
+  for (int32_t t : s.banned)
+    if (t >= 0 && static_cast<size_t>(t) < n) work[static_cast<size_t>(t)] = kNegInf;
 
   int32_t chosen = -1;
-  if (params_.temperature <= 0.0f) {
+  if (s.temperature <= 0.0f) {
     float best = kNegInf;
     for (size_t t = 0; t < n; ++t)
-      if (work_[t] > best) best = work_[t], chosen = static_cast<int32_t>(t);
+      if (work[t] > best) best = work[t], chosen = static_cast<int32_t>(t);
   } else {
     std::vector<int32_t> cand;
-    cand.reserve(n);
     float mx = kNegInf;
     for (size_t t = 0; t < n; ++t)
-      if (work_[t] != kNegInf) {
+      if (work[t] != kNegInf) {
         cand.push_back(static_cast<int32_t>(t));
-        mx = std::max(mx, work_[t]);
+        mx = std::max(mx, work[t]);
       }
     if (!cand.empty()) {
-      const double inv_t = 1.0 / params_.temperature;
+      const double inv_t = 1.0 / s.temperature;
+      // The one order of top-k, top-p and the walk after them: a total order, so that every
+      // implementation (the device's too) keeps and walks the same tokens.
       auto by_logit = [&](int32_t a, int32_t b) {
-        return work_[a] > work_[b] || (work_[a] == work_[b] && a < b);
+        return work[a] > work[b] || (work[a] == work[b] && a < b);
       };
-      if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < cand.size()) {
-        std::nth_element(cand.begin(), cand.begin() + params_.top_k, cand.end(), by_logit);
-        cand.resize(static_cast<size_t>(params_.top_k));
+      bool sorted = false;
+      if (s.top_k > 0 && static_cast<size_t>(s.top_k) < cand.size()) {
+        std::partial_sort(cand.begin(), cand.begin() + s.top_k, cand.end(), by_logit);
+        cand.resize(static_cast<size_t>(s.top_k));
+        sorted = true;
       }
       std::vector<double> p(cand.size());
-      double sum = 0.0;
-      for (size_t i = 0; i < cand.size(); ++i)
-        sum += p[i] = std::exp((work_[cand[i]] - mx) * inv_t);
-      if (params_.min_p > 0.0f) {
-        // Relative to the most likely token, which has weight exp(0) = 1.
+      for (size_t i = 0; i < cand.size(); ++i) p[i] = std::exp((work[cand[i]] - mx) * inv_t);
+      // Relative to the most likely token, which has weight exp(0) = 1 (so a min_p above 1
+      // keeps the maxima, like 1).
+      const float min_p = std::min(s.min_p, 1.0f);
+      if (min_p > 0.0f) {
         size_t k = 0;
         for (size_t i = 0; i < cand.size(); ++i)
-          if (p[i] >= params_.min_p) cand[k] = cand[i], p[k++] = p[i];
+          if (p[i] >= min_p) cand[k] = cand[i], p[k++] = p[i];
         cand.resize(k);
         p.resize(k);
-        sum = std::accumulate(p.begin(), p.end(), 0.0);
       }
-      if (params_.top_p < 1.0f) {
-        std::vector<size_t> order(cand.size());
-        std::iota(order.begin(), order.end(), size_t{0});
-        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-          return p[a] > p[b] || (p[a] == p[b] && cand[a] < cand[b]);
-        });
+      if (s.top_p < 1.0f) {
+        if (!sorted) {
+          std::vector<size_t> order(cand.size());
+          std::iota(order.begin(), order.end(), size_t{0});
+          std::sort(order.begin(), order.end(),
+                    [&](size_t a, size_t b) { return by_logit(cand[a], cand[b]); });
+          std::vector<int32_t> c2(cand.size());
+          std::vector<double> p2(cand.size());
+          for (size_t i = 0; i < order.size(); ++i) c2[i] = cand[order[i]], p2[i] = p[order[i]];
+          cand.swap(c2);
+          p.swap(p2);
+        }
+        const double sum = std::accumulate(p.begin(), p.end(), 0.0);
         double acc = 0.0;
         size_t keep = 0;
-        while (keep < order.size()) {
-          acc += p[order[keep++]];
-          if (acc >= params_.top_p * sum) break;
+        while (keep < cand.size()) {
+          acc += p[keep++];
+          if (acc >= s.top_p * sum) break;
         }
-        std::vector<int32_t> c2(keep);
-        std::vector<double> p2(keep);
-        for (size_t i = 0; i < keep; ++i) c2[i] = cand[order[i]], p2[i] = p[order[i]];
-        cand.swap(c2);
-        p.swap(p2);
-        sum = std::accumulate(p.begin(), p.end(), 0.0);
+        cand.resize(keep);
+        p.resize(keep);
       }
-      double r = uniform() * sum;
+      const double sum = std::accumulate(p.begin(), p.end(), 0.0);
+      double r = s.u * sum;
       chosen = cand.back();
       for (size_t i = 0; i < cand.size(); ++i) {
         if (r < p[i]) {
@@ -201,12 +199,13 @@ int32_t Sampler::sample(std::span<const float> logits, const TokenMask& mask,
     logprob->token = chosen;
     logprob->logprob = lp[static_cast<size_t>(chosen)];
     logprob->top.clear();
-    if (params_.logprobs > 0) {
-      size_t k = std::min(n, static_cast<size_t>(params_.logprobs));
+    if (s.logprobs > 0) {
+      // Best first by the raw logit (the log-probabilities' order), ties by id.
+      size_t k = std::min(n, static_cast<size_t>(s.logprobs));
       std::vector<int32_t> idx(n);
       std::iota(idx.begin(), idx.end(), 0);
       std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
-        return lp[a] > lp[b] || (lp[a] == lp[b] && a < b);
+        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
       });
       for (size_t i = 0; i < k; ++i) logprob->top.emplace_back(idx[i], lp[idx[i]]);
     }

@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <random>
 #include <span>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "engine/request.h"
@@ -23,6 +21,8 @@ struct TokenMask {
 };
 
 // Each request owns one, so its draws do not depend on which other requests share the batch.
+// The choice itself is sample_row's rule (model::RowSample), so a backend that draws on the
+// device from device_draw() picks the token sample() would.
 class Sampler {
  public:
   Sampler(const SamplingParams& params, uint64_t seed, std::span<const int32_t> prompt);
@@ -33,27 +33,30 @@ class Sampler {
   // Records a token that became part of the output (for the penalties).
   void accept(int32_t token);
 
-  // Whether a backend may draw this request's tokens (model::RowSample): no penalties, top-k,
-  // top-p or logprobs. The engine also checks that no mask applies this step.
-  bool device_eligible() const;
-  // The draw for the device, consuming the RNG exactly as sample() would for the same step.
+  // Everything of this step's draw but the mask (which the engine adds): parameters, penalty
+  // history and the uniform, consuming the RNG exactly as sample() does (one uniform per
+  // sampled token when temperature > 0, none when greedy).
   model::RowSample device_draw();
+  // Whether the draw depends on the tokens output so far (a penalty is set).
+  bool uses_history() const { return track_output_; }
 
  private:
-  void apply_penalties(std::vector<float>& x) const;
   double uniform();
 
   SamplingParams params_;
   std::mt19937_64 rng_;
-  std::unordered_set<int32_t> prompt_tokens_;
-  std::unordered_map<int32_t, int> output_counts_;
-  bool track_output_ = false;  // a penalty needs output_counts_
+  // Prompt tokens (with a repetition penalty) and output tokens with their counts, sorted.
+  std::vector<model::TokenCount> history_;
+  bool track_output_ = false;  // a penalty needs history_
   std::vector<float> work_;
 };
 
-// The rule of model::RowSample on the host: what a backend's device sampler must reproduce
-// (the same token as Sampler::sample for the same draw). -1 for an empty row.
-int32_t sample_row(std::span<const float> logits, const model::RowSample& draw);
+// The rule of model::RowSample on the host — what a backend's device sampler reproduces, and
+// what Sampler::sample runs. -1 when no token is left. `logprob` (when non-null and the row asks
+// for logprobs) gets the chosen token's log-probability and the top draw.logprobs of the raw
+// row. `work` is scratch (a row-sized buffer reused across calls).
+int32_t sample_row(std::span<const float> logits, const model::RowSample& draw,
+                   TokenLogprob* logprob = nullptr, std::vector<float>* work = nullptr);
 
 // log-softmax of one logits row, computed in double for stability.
 void log_softmax(std::span<const float> logits, std::vector<float>& out);

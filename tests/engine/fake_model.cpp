@@ -89,6 +89,8 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
   out.data.clear();
   out.sampled.clear();
   out.target_logprobs.clear();
+  out.sampled_logprob.clear();
+  out.sampled_top.clear();
   for (const auto& s : batch.seqs) {
     int n = static_cast<int>(s.tokens.size());
     max_chunk_tokens = std::max(max_chunk_tokens.load(), n);
@@ -110,7 +112,16 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
       int32_t drawn = -1;
       if (s.sample_on_device) {
         if (!device_sampling) throw std::logic_error("fake backend: asked to sample on device");
-        drawn = engine::sample_row(row, s.sample);
+        engine::TokenLogprob lp;
+        drawn = engine::sample_row(row, s.sample, &lp);
+        if (drawn < 0) drawn = model::Logits::kNoToken;
+        if (s.sample.logprobs > 0 && drawn >= 0) {
+          out.sampled_logprob.resize(static_cast<size_t>(out.n_rows),
+                                     std::numeric_limits<float>::quiet_NaN());
+          out.sampled_top.resize(static_cast<size_t>(out.n_rows));
+          out.sampled_logprob.push_back(lp.logprob);
+          out.sampled_top.push_back(lp.top);
+        }
         ++rows_sampled;
         // The row's data is unspecified when sampled: poison it so the engine cannot use it.
         std::fill(row.begin(), row.end(), std::numeric_limits<float>::quiet_NaN());
@@ -131,6 +142,11 @@ void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
                                  std::numeric_limits<float>::quiet_NaN());
       out.target_logprobs.push_back(target_lp);
       ++out.n_rows;
+      if (!out.sampled_logprob.empty()) {
+        out.sampled_logprob.resize(static_cast<size_t>(out.n_rows),
+                                   std::numeric_limits<float>::quiet_NaN());
+        out.sampled_top.resize(static_cast<size_t>(out.n_rows));
+      }
     }
   }
 }
