@@ -134,14 +134,17 @@ void CpuBackend::attention(int layer, const ForwardBatch& batch) {
   const int qd = c.n_head * hd, window = c.sliding_window;
   if (static_cast<int>(scores_.size()) < pool_.size()) scores_.resize(pool_.size());
   if (static_cast<int>(rows_.size()) < pool_.size()) rows_.resize(pool_.size());
-  pool_.parallel_for(T * c.n_head_kv, [&](int task, int thread) {
-    const int t = task / c.n_head_kv, g = task % c.n_head_kv;
+  // Few tokens (decode) give too few (token, KV head) tasks to balance the threads: then each
+  // query head is its own task.
+  const int parts = T * c.n_head_kv < 4 * pool_.size() ? group : 1, heads = group / parts;
+  pool_.parallel_for(T * c.n_head_kv * parts, [&](int task, int thread) {
+    const int part = task % parts, t = task / parts / c.n_head_kv, g = task / parts % c.n_head_kv;
     const SeqChunk& sc = batch.seqs[tok_seq_[t]];
     const int n_pos = tok_pos_[t] + 1;  // causal: positions [0, pos]
     // A sliding window keeps only the last `window` of them: [first, pos].
     const int first = window > 0 && n_pos > window ? n_pos - window : 0, n = n_pos - first;
     std::vector<float>& sbuf = scores_[thread];
-    grow(sbuf, static_cast<size_t>(group) * n);
+    grow(sbuf, static_cast<size_t>(heads) * n);
     std::vector<const float*>& rows = rows_[thread];
     grow(rows, 2 * static_cast<size_t>(n));
     for (int p = first; p < n_pos; ++p) {
@@ -149,8 +152,8 @@ void CpuBackend::attention(int layer, const ForwardBatch& batch) {
       rows[p - first] = kv_slot(page, layer, 0, p % page_size_) + g * hd;
       rows[n + p - first] = kv_slot(page, layer, 1, p % page_size_) + g * hd;
     }
-    const size_t at = static_cast<size_t>(t) * qd + g * group * hd;
-    kernels::attend(&q_[at], group, rows.data(), rows.data() + n, n, hd, scale, sbuf.data(),
+    const size_t at = static_cast<size_t>(t) * qd + (g * group + part * heads) * hd;
+    kernels::attend(&q_[at], heads, rows.data(), rows.data() + n, n, hd, scale, sbuf.data(),
                     &att_[at]);
   });
 }
