@@ -251,8 +251,8 @@ TEST_CASE("engine: bad requests fail with a clear error, the engine goes on") {
 }
 
 TEST_CASE("engine: a backend that samples on the device gives the host sampler's tokens") {
-  // Requests the device may draw (greedy, temperature, min-p) must give exactly the tokens of
-  // the host path; the others (top-p, penalties, logprobs, min_tokens, constraints) fall back.
+  // Every request is drawn on the device (greedy, temperature, min-p, top-k/top-p, penalties,
+  // logprobs, the EOS ban before min_tokens) and gives exactly the tokens of the host path.
   auto run = [](bool device, engine::SamplingParams sp) {
     Harness h;
     h.backend->device_sampling = device;
@@ -265,8 +265,12 @@ TEST_CASE("engine: a backend that samples on the device gives the host sampler's
       rs.push_back(std::move(r));
     }
     std::vector<std::vector<int32_t>> out;
-    for (auto& r : h.generate_all(std::move(rs))) out.push_back(r.tokens);
-    return std::make_pair(out, h.backend->rows_sampled.load());
+    std::vector<std::vector<engine::TokenLogprob>> lps;
+    for (auto& r : h.generate_all(std::move(rs))) {
+      out.push_back(r.tokens);
+      lps.push_back(r.logprobs);
+    }
+    return std::make_tuple(out, lps, h.backend->rows_sampled.load());
   };
   engine::SamplingParams greedy_sp;
   greedy_sp.temperature = 0.0f;
@@ -274,22 +278,28 @@ TEST_CASE("engine: a backend that samples on the device gives the host sampler's
   hot.temperature = 0.9f;
   engine::SamplingParams minp = hot;
   minp.min_p = 0.2f;
-  for (const auto& sp : {greedy_sp, hot, minp}) {
-    auto [host, host_rows] = run(false, sp);
-    auto [dev, dev_rows] = run(true, sp);
-    CHECK(host_rows == 0);
-    CHECK(dev_rows >= 6 * 20);
-    CHECK(dev == host);
-  }
   engine::SamplingParams top_p = hot;
   top_p.top_p = 0.8f;
   engine::SamplingParams held = hot;
-  held.min_tokens = 30;  // EOS banned throughout: the host must mask
-  for (const auto& sp : {top_p, held}) {
-    auto [host, host_rows] = run(false, sp);
-    auto [dev, dev_rows] = run(true, sp);
-    CHECK(dev_rows <= 1);  // only generate_all's one-token greedy gate request
+  held.min_tokens = 30;  // EOS banned throughout
+  engine::SamplingParams pen = hot;
+  pen.top_k = 5;
+  pen.frequency_penalty = 0.5f;
+  pen.repetition_penalty = 1.2f;
+  pen.logprobs = 3;
+  for (const auto& sp : {greedy_sp, hot, minp, top_p, held, pen}) {
+    auto [host, host_lps, host_rows] = run(false, sp);
+    auto [dev, dev_lps, dev_rows] = run(true, sp);
+    CHECK(host_rows == 0);
+    CHECK(dev_rows >= 6 * 20);
     CHECK(dev == host);
+    for (size_t i = 0; i < host_lps.size(); ++i) {
+      REQUIRE(dev_lps[i].size() == host_lps[i].size());
+      for (size_t k = 0; k < host_lps[i].size(); ++k) {
+        CHECK(dev_lps[i][k].logprob == host_lps[i][k].logprob);
+        CHECK(dev_lps[i][k].top == host_lps[i][k].top);
+      }
+    }
   }
   // With an EOS-prone model: EOS drawn on the device still ends the request.
   Harness h(fake_options(), 4, /*eos_after=*/9);
