@@ -54,19 +54,28 @@ CpuBackend::CpuBackend(std::unique_ptr<ModelWeights> weights, const CpuOptions& 
 }
 
 void CpuBackend::pack_weights() {
-  auto pack = [&](kernels::WeightView& w) {
-    if (!kernels::packable(w.type, w.rows, w.cols)) return;
-    std::vector<uint8_t>& buf = packed_.emplace_back(kernels::packed_bytes(w.type, w.rows, w.cols));
-    kernels::pack_rows(w.type, w.data, w.row_bytes, w.rows, w.cols, buf.data());
-    w.packed = buf.data();
+  // In the order the forward reads them, into one arena (weight_arena.h).
+  std::vector<kernels::WeightView*> order;
+  for (LayerWeights& L : w_->layers) {
+    for (kernels::WeightView* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
+      order.push_back(w);
+  }
+  order.push_back(&w_->output);
+  size_t total = 0;
+  for (const kernels::WeightView* w : order) {
+    if (kernels::packable(w->type, w->rows, w->cols))
+      total += kernels::WeightArena::footprint(kernels::packed_bytes(w->type, w->rows, w->cols));
+  }
+  packed_ = kernels::WeightArena(total);
+  for (kernels::WeightView* w : order) {
+    if (!kernels::packable(w->type, w->rows, w->cols)) continue;
+    uint8_t* buf = packed_.take(kernels::packed_bytes(w->type, w->rows, w->cols));
+    kernels::pack_rows(w->type, w->data, w->row_bytes, w->rows, w->cols, buf);
+    w->packed = buf;
     // The mapped source is not read again by the forward pass, so its pages need not stay
     // resident next to the copy.
-    release_pages(w.data, w.row_bytes * static_cast<size_t>(w.rows));
-  };
-  for (LayerWeights& L : w_->layers) {
-    for (kernels::WeightView* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) pack(*w);
+    release_pages(w->data, w->row_bytes * static_cast<size_t>(w->rows));
   }
-  pack(w_->output);
   // A tied head's packed copy also serves the embedding rows, so memory does not double.
   if (w_->output.packed != nullptr && w_->output.data == w_->tok_embd.data) {
     embd_packed_ = w_->output.packed;

@@ -7,6 +7,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/weight_arena.h"
 #include "model/backend.h"
 #include "model/model_weights.h"
 
@@ -38,9 +39,9 @@ class CpuBackend : public Backend {
   void attention(int layer, const ForwardBatch& batch);
 
   std::unique_ptr<ModelWeights> w_;
-  std::vector<std::vector<uint8_t>> packed_;  // what the views' `packed` pointers point into
-  const uint8_t* embd_packed_ = nullptr;      // the tied head's packed copy, if the source went
-  std::vector<uint8_t> embd_row_;             // one embedding row unpacked from it
+  kernels::WeightArena packed_;           // what the views' `packed` pointers point into
+  const uint8_t* embd_packed_ = nullptr;  // the tied head's packed copy, if the source went
+  std::vector<uint8_t> embd_row_;         // one embedding row unpacked from it
   kernels::ThreadPool pool_;
   kernels::Rope rope_;
   kernels::MatmulScratch mm_;
