@@ -6,11 +6,13 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <stdexcept>
 
 #include "kernels/cpu/dequant.h"
 #include "kernels/cuda/batch_meta.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/future_tokens.h"
 #include "kernels/cuda/paged_attention.h"
 #include "kernels/cuda/prefill_attention.h"
 #include "kernels/cuda/rope_kv.h"
@@ -240,13 +242,13 @@ void CudaBackend::allocate_kv(int n_pages) {
   kv_.resize(0);
   n_pages_ = 0;
   // One page more than asked: decode graphs park their padding rows in it (scratch_page()).
-  const size_t bytes = (static_cast<size_t>(n_pages) + 1) * layout_.page_bytes();
+  const size_t bytes = static_cast<size_t>(n_pages + 1) * layout_.page_bytes();
   size_t free_b = 0, total_b = 0;
   SGP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   if (bytes > free_b)
     throw Error("allocate_kv: " + std::to_string(n_pages) + " KV pages need " + gib(bytes) +
                 " but only " + gib(free_b) + " of GPU memory is free");
-  kv_.resize((static_cast<size_t>(n_pages) + 1) * layout_.page_elems());
+  kv_.resize(static_cast<size_t>(n_pages + 1) * layout_.page_elems());
   n_pages_ = n_pages;
 }
 
@@ -271,9 +273,18 @@ void CudaBackend::validate(const model::ForwardBatch& batch) const {
     const int64_t end = static_cast<int64_t>(s.start_pos) + static_cast<int64_t>(s.tokens.size());
     if (static_cast<int64_t>(s.pages.size()) * layout_.page_size < end)
       throw Error("forward: the page table does not cover every position of the sequence");
-    for (int32_t t : s.tokens)
-      if (t < 0 || t >= config_.n_vocab)
-        throw Error("forward: token id " + std::to_string(t) + " is outside the vocabulary");
+    // A token the previous step drew on the device is a placeholder here.
+    const size_t known = s.tokens.size() - (s.input_from_prev_row >= 0 ? 1 : 0);
+    for (size_t k = 0; k < known; ++k)
+      if (s.tokens[k] < 0 || s.tokens[k] >= config_.n_vocab)
+        throw Error("forward: token id " + std::to_string(s.tokens[k]) +
+                    " is outside the vocabulary");
+    if (s.input_from_prev_row >= 0) {
+      const StepSlot& prev = slots_[(launched_ + 1) & 1];
+      const auto r = static_cast<size_t>(s.input_from_prev_row);
+      if (!overlap_ || launched_ == 0 || r >= prev.row_draw.size() || prev.row_draw[r] < 0)
+        throw Error("forward: an input names a row the previous step did not draw on the device");
+    }
     const size_t used = static_cast<size_t>((end + layout_.page_size - 1) / layout_.page_size);
     for (size_t i = 0; i < used; ++i)
       if (s.pages[i] < 0 || s.pages[i] >= n_pages_)
@@ -369,6 +380,7 @@ int CudaBackend::forward_device(const model::ForwardBatch& batch) {
   SGP_CUDA_CHECK(cudaMemcpyAsync(meta_dev_.data(), meta_host_, meta_n * sizeof(int),
                                  cudaMemcpyHostToDevice, stream_));
   SGP_CUDA_CHECK(cudaEventRecord(meta_free_, stream_));
+  resolve_inputs(batch, meta_dev_.data());
   const int* d_tok = meta_dev_.data();
   BatchMeta meta{d_tok + 2 * T, d_tok + T, d_tok + 3 * T, d_tok + 3 * T + S + 1, T};
   const int* d_rows = d_tok + 3 * T + S + 1 + P;
@@ -503,22 +515,54 @@ int CudaBackend::launch_forward(const ForwardPlan& p) {
   return R;
 }
 
+void CudaBackend::resolve_inputs(const model::ForwardBatch& batch, int* tokens) {
+  size_t n = 0;
+  for (const auto& s : batch.seqs) n += s.input_from_prev_row >= 0;
+  if (n == 0) return;
+  // Checked in validate(): the previous launch drew each named row.
+  StepSlot& slot = slots_[launched_ & 1];
+  const StepSlot& prev = slots_[(launched_ + 1) & 1];
+  slot.futures.reserve(n);
+  n = 0;
+  int ti = 0;
+  for (const auto& s : batch.seqs) {
+    ti += static_cast<int>(s.tokens.size());
+    if (s.input_from_prev_row >= 0)
+      slot.futures[n++] = {ti - 1, prev.row_draw[static_cast<size_t>(s.input_from_prev_row)]};
+  }
+  futures_.reserve(n);
+  SGP_CUDA_CHECK(cudaMemcpyAsync(futures_.data(), slot.futures.data(), n * sizeof(FutureToken),
+                                 cudaMemcpyHostToDevice, stream_));
+  copy_drawn_tokens(tokens, futures_.data(), static_cast<int>(n), prev.sampler.device_tokens(),
+                    stream_);
+}
+
 void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) {
+  if (launched_ != collected_)
+    throw std::logic_error("CudaBackend::forward: a launched step was not collected");
+  launch(batch);
+  collect(out);
+}
+
+void CudaBackend::launch(const model::ForwardBatch& batch) {
+  // Each slot's host buffers are reused only once its step was collected.
+  if (launched_ - collected_ >= 2)
+    throw std::logic_error("CudaBackend::launch: two steps are outstanding already");
+  StepSlot& st = slots_[launched_ & 1];
+  if (!st.done) SGP_CUDA_CHECK(cudaEventCreateWithFlags(&st.done, cudaEventDisableTiming));
   const int rows = forward_device(batch);
   const size_t V = static_cast<size_t>(config_.n_vocab);
-  out.n_rows = rows;
-  out.n_vocab = config_.n_vocab;
-  out.sampled.clear();
+  st.rows = rows;
 
   // Rows drawn here send back one token; the rest come back whole, in runs of adjacent rows.
-  draw_batch_.clear();
-  std::vector<RowTarget> targets;
+  st.draws.clear();
+  st.targets.clear();
   std::vector<char> whole(static_cast<size_t>(rows), 1);
   int row = 0;
   for (const auto& s : batch.seqs) {
     if (s.logits == model::LogitsMode::Last) {
       if (s.sample_on_device) {
-        draw_batch_.add(row, s.sample, config_.n_vocab);
+        st.draws.add(row, s.sample, config_.n_vocab);
         whole[static_cast<size_t>(row)] = 0;
       }
       ++row;
@@ -526,33 +570,37 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
       if (!s.row_targets.empty()) {  // checked in validate(), before the forward ran
         for (size_t j = 0; j < s.tokens.size(); ++j) {
           const int32_t t = s.row_targets[j];
-          if (t >= 0) targets.push_back({row + static_cast<int>(j), t});
+          if (t >= 0) st.targets.push_back({row + static_cast<int>(j), t});
           whole[static_cast<size_t>(row) + j] = 0;
         }
       }
       row += static_cast<int>(s.tokens.size());
     }
   }
-  sampler_.launch(logits_.data(), config_.n_vocab, draw_batch_, stream_);
+  st.row_draw.assign(static_cast<size_t>(rows), -1);
+  for (size_t i = 0; i < st.draws.draws.size(); ++i)
+    st.row_draw[static_cast<size_t>(st.draws.draws[i].row)] = static_cast<int>(i);
+  st.sampler.launch(logits_.data(), config_.n_vocab, st.draws, stream_);
   // When every row is drawn or scored here, no row comes back and `data` stays empty (sizing it
   // would zero-fill up to rows x vocab floats on the host every step for nothing).
-  if (std::find(whole.begin(), whole.end(), 1) != whole.end())
-    out.data.resize(static_cast<size_t>(rows) * V);
-  else
-    out.data.clear();
-  std::vector<float> target_lp(targets.size());
-  if (!targets.empty()) {
-    targets_.reserve(targets.size());
-    target_lp_.reserve(targets.size());
-    SGP_CUDA_CHECK(cudaMemcpyAsync(targets_.data(), targets.data(),
-                                   targets.size() * sizeof(RowTarget), cudaMemcpyHostToDevice,
-                                   stream_));
-    row_logprobs(logits_.data(), config_.n_vocab, targets_.data(), static_cast<int>(targets.size()),
+  st.whole = std::find(whole.begin(), whole.end(), 1) != whole.end();
+  if (st.whole) st.data.resize(static_cast<size_t>(rows) * V);
+  if (!st.targets.empty()) {
+    const size_t n = st.targets.size();
+    st.targets_in.reserve(n);
+    st.target_lp.reserve(n);
+    std::copy(st.targets.begin(), st.targets.end(), st.targets_in.data());
+    targets_.reserve(n);
+    target_lp_.reserve(n);
+    SGP_CUDA_CHECK(cudaMemcpyAsync(targets_.data(), st.targets_in.data(), n * sizeof(RowTarget),
+                                   cudaMemcpyHostToDevice, stream_));
+    row_logprobs(logits_.data(), config_.n_vocab, targets_.data(), static_cast<int>(n),
                  target_lp_.data(), stream_);
-    SGP_CUDA_CHECK(cudaMemcpyAsync(target_lp.data(), target_lp_.data(),
-                                   target_lp.size() * sizeof(float), cudaMemcpyDeviceToHost,
-                                   stream_));
+    SGP_CUDA_CHECK(cudaMemcpyAsync(st.target_lp.data(), target_lp_.data(), n * sizeof(float),
+                                   cudaMemcpyDeviceToHost, stream_));
   }
+  // Into pageable memory: these copies return once done (only steps the host must see first
+  // have whole rows, and those are collected at once).
   for (int r = 0; r < rows;) {
     if (!whole[static_cast<size_t>(r)]) {
       ++r;
@@ -561,19 +609,34 @@ void CudaBackend::forward(const model::ForwardBatch& batch, model::Logits& out) 
     int end = r;
     while (end < rows && whole[static_cast<size_t>(end)]) ++end;
     SGP_CUDA_CHECK(cudaMemcpyAsync(
-        out.data.data() + static_cast<size_t>(r) * V, logits_.data() + static_cast<size_t>(r) * V,
+        st.data.data() + static_cast<size_t>(r) * V, logits_.data() + static_cast<size_t>(r) * V,
         static_cast<size_t>(end - r) * V * sizeof(float), cudaMemcpyDeviceToHost, stream_));
     r = end;
   }
-  SGP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  SGP_CUDA_CHECK(cudaEventRecord(st.done, stream_));
+  ++launched_;
+}
+
+void CudaBackend::collect(model::Logits& out) {
+  if (collected_ == launched_) throw std::logic_error("CudaBackend::collect: no step was launched");
+  StepSlot& st = slots_[collected_ & 1];
+  ++collected_;
+  SGP_CUDA_CHECK(cudaEventSynchronize(st.done));
+  out.n_rows = st.rows;
+  out.n_vocab = config_.n_vocab;
+  if (st.whole)
+    out.data.swap(st.data);  // the slot keeps the old buffer for a later step
+  else
+    out.data.clear();
+  out.sampled.clear();
   out.sampled_logprob.clear();
   out.sampled_top.clear();
-  if (!draw_batch_.empty()) sampler_.results(draw_batch_, rows, out);
+  if (!st.draws.empty()) st.sampler.results(st.draws, st.rows, out);
   out.target_logprobs.clear();
-  if (!targets.empty()) {
-    out.target_logprobs.assign(static_cast<size_t>(rows), std::nanf(""));
-    for (size_t i = 0; i < targets.size(); ++i)
-      out.target_logprobs[static_cast<size_t>(targets[i].row)] = target_lp[i];
+  if (!st.targets.empty()) {
+    out.target_logprobs.assign(static_cast<size_t>(st.rows), std::nanf(""));
+    for (size_t i = 0; i < st.targets.size(); ++i)
+      out.target_logprobs[static_cast<size_t>(st.targets[i].row)] = st.target_lp[i];
   }
 }
 

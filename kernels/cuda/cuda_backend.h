@@ -11,9 +11,11 @@
 
 #include "kernels/cuda/decode_graph.h"
 #include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/future_tokens.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/kv_layout.h"
 #include "kernels/cuda/phase_timer.h"
+#include "kernels/cuda/pinned_buffer.h"
 #include "kernels/cuda/sampling.h"
 #include "model/backend.h"
 
@@ -71,6 +73,14 @@ class CudaBackend : public model::Backend {
   void allocate_kv(int n_pages) override;
   void copy_page(int32_t src, int32_t dst, int n_slots) override;
   void forward(const model::ForwardBatch& batch, model::Logits& out) override;
+  // launch() queues the whole step - forward, draws, scores and the copies of the results to
+  // pinned host memory - and returns without waiting for the GPU (unless whole logits rows come
+  // back: those are copied before it returns); collect() waits for the oldest step's results.
+  void launch(const model::ForwardBatch& batch) override;
+  void collect(model::Logits& out) override;
+  bool overlaps() const override { return overlap_; }
+  // Off: the engine runs its steps one after the other (SeqChunk::input_from_prev_row refused).
+  void set_overlap(bool on) { overlap_ = on; }
   bool samples_on_device() const override { return device_sampling_; }
   bool scores_on_device() const override { return device_sampling_; }
   // Off: every logits row comes back whole and the engine samples and scores on the host.
@@ -105,6 +115,9 @@ class CudaBackend : public model::Backend {
  private:
   void allocate_weights();
   void validate(const model::ForwardBatch& batch) const;
+  // Queues the copy of the inputs named by SeqChunk::input_from_prev_row from the previous
+  // launch's draws into `tokens`, the step's token array on the device (batch order).
+  void resolve_inputs(const model::ForwardBatch& batch, int* tokens);
   // Every kernel of a forward, launched on stream_ from a plan whose index arrays are on the
   // device already (no host sync): eager steps and graph capture run the same code.
   friend class DecodeGraphs;
@@ -144,8 +157,31 @@ class CudaBackend : public model::Backend {
 
   DeviceBuffer<float> x_, part_acc_, part_ml_, logits_;
   DeviceBuffer<float2> cos_sin_;
-  DrawBatch draw_batch_;
-  DeviceSampler sampler_;
+  // A launched step's draws and results on their way to the host. Two, used in turn: a step
+  // may be launched before the previous one is collected, and read that one's drawn tokens.
+  struct StepSlot {
+    StepSlot() = default;
+    StepSlot(const StepSlot&) = delete;
+    StepSlot& operator=(const StepSlot&) = delete;
+    ~StepSlot() {
+      if (done) cudaEventDestroy(done);
+    }
+    int rows = 0;
+    DrawBatch draws;
+    DeviceSampler sampler;
+    std::vector<int> row_draw;  // logits row -> index of its draw (-1: not drawn on the device)
+    std::vector<RowTarget> targets;
+    PinnedBuffer<RowTarget> targets_in;
+    PinnedBuffer<float> target_lp;
+    bool whole = false;                 // some rows come back whole, in `data`
+    std::vector<float> data;            // [rows, n_vocab]
+    PinnedBuffer<FutureToken> futures;  // inputs read from the previous step's draws
+    cudaEvent_t done = nullptr;         // every result is on the host
+  };
+  StepSlot slots_[2];
+  uint64_t launched_ = 0, collected_ = 0;
+  bool overlap_ = false;
+  DeviceBuffer<FutureToken> futures_;
   DeviceBuffer<RowTarget> targets_;
   DeviceBuffer<float> target_lp_;
   DeviceBuffer<bf16> h_, qkv_, q_, attn_, delta_, gu_, act_, rows_h_;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -48,7 +49,21 @@ struct Engine::Impl {
   // Thread side: the loop and one step.
   void loop();
   void step();
-  void run_chunks(const std::vector<StepChunk>& chunks);
+  // A launched step: its batch (alive until collected) and the sequence of each chunk (null
+  // once the sequence ended before the step was collected).
+  struct Flight {
+    std::vector<Sequence*> seqs;
+    std::vector<int> first_row;  // per chunk: its first logits row (-1: none)
+    model::ForwardBatch batch;
+    // Launched with overlap on, and nothing of it is needed on the host before the next step.
+    bool overlappable = true;
+  };
+  Flight* launch(const std::vector<StepChunk>& chunks);
+  void collect();  // the oldest flight
+  void forget(const Sequence* seq);
+  void fail_step(const std::vector<Sequence*>& seqs, const std::string& msg);
+  bool overlap_safe(const Sequence& seq) const;
+  void after_generate_draw(Sequence* seq, int row, const float* data, int32_t device_token);
   void intake();
   void finish_generate(Sequence* seq, FinishReason reason, std::string error = {});
   void fail_score(const std::shared_ptr<ScoreJob>& job, const std::string& error);
@@ -82,6 +97,7 @@ struct Engine::Impl {
   std::unique_ptr<kv::PageAllocator> pool;
   std::unique_ptr<kv::RadixCache> cache;
   std::unique_ptr<Scheduler> scheduler;
+  std::deque<Flight> flights;  // launched, not collected: oldest first, at most two
   std::unordered_set<int32_t> eos_ids;
   model::Logits logits;
   EngineStats local;  // engine thread only
@@ -178,16 +194,17 @@ void Engine::Impl::loop() {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] {
         return stopping || !inbox.empty() || !cancels.empty() || !clear_requests.empty() ||
-               !scheduler->idle();
+               !scheduler->idle() || !flights.empty();
       });
       if (stopping) break;
     }
     intake();
-    if (!scheduler->idle()) step();
+    if (!scheduler->idle() || !flights.empty()) step();
     publish_stats();
     run_completions();
   }
   // Shutting down: everything still pending ends as cancelled.
+  while (!flights.empty()) collect();
   intake();
   std::vector<RequestId> ids;
   for (auto* list : {&scheduler->running(), &scheduler->waiting()})
@@ -301,12 +318,19 @@ void Engine::Impl::fail_score(const std::shared_ptr<ScoreJob>& job, const std::s
   finish_score(job);
 }
 
+// With a step in flight that the host need not see first, the next one is planned and launched
+// before it is collected, so the device goes on while the host processes its tokens.
 void Engine::Impl::step() {
-  std::vector<std::unique_ptr<Sequence>> failed;
-  std::vector<StepChunk> chunks = scheduler->schedule(failed);
-  for (auto& f : failed)
-    fail_sequence(std::move(f), "the request does not fit in the KV page pool");
-  run_chunks(chunks);
+  Flight* fresh = nullptr;
+  if (flights.empty() || flights.front().overlappable) {
+    std::vector<std::unique_ptr<Sequence>> failed;
+    std::vector<StepChunk> chunks = scheduler->schedule(failed);
+    for (auto& f : failed)
+      fail_sequence(std::move(f), "the request does not fit in the KV page pool");
+    if (!chunks.empty()) fresh = launch(chunks);
+  }
+  while (!flights.empty() && &flights.front() != fresh) collect();
+  if (fresh && !fresh->overlappable) collect();
   // A score prefix served whole by the cache has nothing to run: its continuations start now.
   std::vector<Sequence*> ready;
   for (const auto& s : scheduler->running())
@@ -314,11 +338,43 @@ void Engine::Impl::step() {
   for (Sequence* s : ready) after_score_prefix(s);
 }
 
-void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
-  if (chunks.empty()) return;
+// A draw the host need not see before the sequence's next step: nothing in how that step is
+// planned or sampled (constraint mask, jump-forward, penalties) depends on it.
+bool Engine::Impl::overlap_safe(const Sequence& s) const {
+  const SamplingParams& sp = s.gen->request.sampling;
+  return !sp.constraint && sp.frequency_penalty == 0.0f && sp.presence_penalty == 0.0f &&
+         sp.repetition_penalty == 1.0f;
+}
 
-  model::ForwardBatch batch;
+// Ends every request of a step whose forward failed (null entries ended already).
+void Engine::Impl::fail_step(const std::vector<Sequence*>& seqs, const std::string& msg) {
+  std::vector<std::shared_ptr<ScoreJob>> jobs;
+  for (Sequence* s : seqs) {
+    if (!s) continue;
+    if (s->kind == SeqKind::Generate)
+      finish_generate(s, FinishReason::Error, msg);
+    else
+      jobs.push_back(s->job);
+  }
+  for (const auto& job : jobs) fail_score(job, msg);
+}
+
+void Engine::Impl::forget(const Sequence* seq) {
+  for (Flight& f : flights)
+    for (Sequence*& s : f.seqs)
+      if (s == seq) s = nullptr;
+}
+
+Engine::Impl::Flight* Engine::Impl::launch(const std::vector<StepChunk>& chunks) {
+  Flight& f = flights.emplace_back();
+  const bool overlap = options.overlap && backend->overlaps();
+  f.overlappable = overlap;
+  model::ForwardBatch& batch = f.batch;
   batch.seqs.reserve(chunks.size());
+  f.first_row.reserve(chunks.size());
+  // Chunks whose draw gets a placeholder once the step is launched.
+  std::vector<size_t> futures;
+  int row = 0;
   for (const StepChunk& c : chunks) {
     Sequence* s = c.seq;
     model::SeqChunk sc;
@@ -327,6 +383,9 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
     sc.start_pos = s->n_computed;
     sc.pages = s->kv.pages;
     bool reaches_end = s->n_computed + c.n_tokens == static_cast<int>(s->tokens.size());
+    // The last token was drawn by the step in flight: the backend reads it there.
+    if (reaches_end && !s->future_rows.empty()) sc.input_from_prev_row = s->future_rows.back();
+    bool independent = true;
     if (s->kind == SeqKind::Generate) {
       sc.logits = reaches_end ? model::LogitsMode::Last : model::LogitsMode::None;
       if (reaches_end && device_samples(*s)) {
@@ -334,78 +393,138 @@ void Engine::Impl::run_chunks(const std::vector<StepChunk>& chunks) {
         sc.sample = s->gen->sampler.device_draw();
         mask_draw(*s, sc.sample);
       }
+      if (reaches_end) {
+        independent = sc.sample_on_device && overlap_safe(*s);
+        // A draw that ends the request whatever it is (max_tokens) needs no next step.
+        if (independent && overlap && s->output_len() + 1 < s->gen->request.sampling.max_tokens)
+          futures.push_back(batch.seqs.size());
+      }
     } else if (s->kind == SeqKind::ScoreChoice) {
+      independent = false;
       sc.logits = s->n_computed + c.n_tokens > s->logits_from ? model::LogitsMode::All
                                                               : model::LogitsMode::None;
       if (sc.logits == model::LogitsMode::All && backend->scores_on_device())
         sc.row_targets = score_targets(*s, c.n_tokens);
-    } else
+    } else {
+      independent = false;
       sc.logits = model::LogitsMode::None;
+    }
+    f.overlappable = f.overlappable && independent;
+    f.seqs.push_back(s);
+    f.first_row.push_back(sc.logits == model::LogitsMode::None ? -1 : row);
+    row += sc.logits == model::LogitsMode::All    ? c.n_tokens
+           : sc.logits == model::LogitsMode::Last ? 1
+                                                  : 0;
     batch.seqs.push_back(std::move(sc));
   }
 
   try {
     const auto t0 = std::chrono::steady_clock::now();
-    backend->forward(batch, logits);
+    backend->launch(batch);
     local.forward_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } catch (const std::exception& e) {
-    std::string msg = std::string("model forward failed: ") + e.what();
-    std::vector<std::shared_ptr<ScoreJob>> jobs;
-    for (const StepChunk& c : chunks) {
-      if (c.seq->kind == SeqKind::Generate)
-        finish_generate(c.seq, FinishReason::Error, msg);
-      else
-        jobs.push_back(c.seq->job);
-    }
-    for (const auto& job : jobs) fail_score(job, msg);
-    return;
+    std::vector<Sequence*> seqs = std::move(f.seqs);
+    flights.pop_back();
+    fail_step(seqs, std::string("model forward failed: ") + e.what());
+    return nullptr;
   }
 
   ++local.steps;
+  if (flights.size() > 1) ++local.overlapped_steps;
   local.max_batch_seqs = std::max<uint64_t>(local.max_batch_seqs, chunks.size());
-  int row = 0;
-  for (size_t i = 0; i < chunks.size(); ++i) {
-    Sequence* s = chunks[i].seq;
-    const int n = chunks[i].n_tokens;
-    const int first_pos = s->n_computed;
-    local.forward_tokens += static_cast<uint64_t>(n);
-    if (s->decoding && n == 1)
+  for (const StepChunk& c : chunks) {
+    Sequence* s = c.seq;
+    local.forward_tokens += static_cast<uint64_t>(c.n_tokens);
+    if (s->decoding && c.n_tokens == 1)
       local.decode_tokens += 1;
     else
-      local.prefill_tokens += static_cast<uint64_t>(n);
-    s->n_computed += n;
+      local.prefill_tokens += static_cast<uint64_t>(c.n_tokens);
+    s->n_computed += c.n_tokens;
     s->decoding = false;
-    switch (batch.seqs[i].logits) {
-      case model::LogitsMode::None:
-        break;
-      case model::LogitsMode::Last:
-        ++row;
-        break;
-      case model::LogitsMode::All:
-        row += n;
-        break;
-    }
-    // Rows were counted above so that finishing a sequence below cannot shift them.
-    int my_first_row = batch.seqs[i].logits == model::LogitsMode::All ? row - n : row - 1;
+  }
+  // Only a step the next one may overlap needs placeholders: any other is collected first.
+  if (!f.overlappable) futures.clear();
+  for (size_t i : futures) {
+    Sequence* s = chunks[i].seq;
+    s->tokens.push_back(-1);
+    s->future_rows.push_back(f.first_row[i]);
+    s->decoding = true;
+  }
+  return &f;
+}
+
+void Engine::Impl::collect() {
+  Flight& f = flights.front();
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    backend->collect(logits);
+    local.forward_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } catch (const std::exception& e) {
+    std::vector<Sequence*> seqs = f.seqs;
+    flights.pop_front();
+    fail_step(seqs, std::string("model forward failed: ") + e.what());
+    return;
+  }
+
+  for (size_t i = 0; i < f.seqs.size(); ++i) {
+    Sequence* s = f.seqs[i];
+    if (!s) continue;  // ended while the step ran: its row is dropped
+    const model::SeqChunk& sc = f.batch.seqs[i];
+    const int n = static_cast<int>(sc.tokens.size());
+    const int row = f.first_row[i];
     switch (s->kind) {
       case SeqKind::Generate:
-        if (batch.seqs[i].logits == model::LogitsMode::Last) {
-          const int32_t drawn =
-              batch.seqs[i].sample_on_device ? logits.sampled.at(my_first_row) : -1;
-          after_generate_logits(s, drawn >= 0 ? nullptr : logits.row(my_first_row), drawn,
-                                my_first_row);
+        if (sc.logits == model::LogitsMode::Last) {
+          const int32_t drawn = sc.sample_on_device ? logits.sampled.at(row) : -1;
+          after_generate_draw(s, row, drawn >= 0 ? nullptr : logits.row(row), drawn);
         }
         break;
       case SeqKind::ScorePrefix:
         if (s->pending() == 0) after_score_prefix(s);
         break;
       case SeqKind::ScoreChoice:
-        if (batch.seqs[i].logits == model::LogitsMode::All)
-          after_score_chunk(s, first_pos, n, my_first_row, logits);
+        if (sc.logits == model::LogitsMode::All) after_score_chunk(s, sc.start_pos, n, row, logits);
         break;
     }
   }
+  flights.pop_front();
+}
+
+// A generate row of the oldest flight. Where the token is the oldest placeholder (the sequence
+// may be in the next step already), it takes its place; a request that ends here has its
+// placeholders and their KV dropped.
+void Engine::Impl::after_generate_draw(Sequence* s, int row, const float* data,
+                                       int32_t device_token) {
+  if (s->future_rows.empty()) {
+    after_generate_logits(s, data, device_token, row);
+    return;
+  }
+  if (s->future_rows.front() != row) {
+    finish_generate(s, FinishReason::Error, "internal error: overlapped step out of order");
+    return;
+  }
+  std::vector<int32_t> later(s->future_rows.begin() + 1, s->future_rows.end());
+  const int computed = s->n_computed;
+  s->tokens.resize(static_cast<size_t>(s->known()));
+  s->future_rows.clear();
+  // As if the token were processed before the next step was planned (what the radix cache and
+  // the result see); the next step's KV is restored below if the request goes on.
+  s->n_computed = std::min(computed, static_cast<int>(s->tokens.size()));
+  const size_t known = s->tokens.size();
+  after_generate_logits(s, data, device_token, row);
+  if (s->finished) return;
+  if (s->tokens.size() != known + 1) {  // overlap_safe() requests append one token per draw
+    finish_generate(s, FinishReason::Error, "internal error: an overlapped draw added no token");
+    return;
+  }
+  s->n_computed = computed;
+  for (int32_t r : later) {
+    s->tokens.push_back(-1);
+    s->future_rows.push_back(r);
+  }
+  s->decoding = s->pending() == 1;
 }
 
 // A backend that samples on the device draws every generate row (penalties, constraint masks,
@@ -600,6 +719,14 @@ bool Engine::Impl::append_token(Sequence* s, int32_t tok, const TokenLogprob* lp
 
 void Engine::Impl::finish_generate(Sequence* s, FinishReason reason, std::string error) {
   GenerateState& g = *s->gen;
+  // Still in a launched step: its row there is dropped, its placeholders never seen.
+  forget(s);
+  s->finished = true;
+  if (!s->future_rows.empty()) {
+    s->tokens.resize(static_cast<size_t>(s->known()));
+    s->future_rows.clear();
+    s->n_computed = std::min(s->n_computed, static_cast<int>(s->tokens.size()));
+  }
   if (!g.stops.stopped()) g.stops.push(g.decoder.flush());
   std::string rest = g.stops.take_rest();
   if (!rest.empty() && reason != FinishReason::Error) call_quietly(g.request.on_text, rest);

@@ -20,6 +20,10 @@ struct EngineOptions {
   // Constrained requests: text the constraint forces is appended without sampling and run in
   // one multi-token chunk. Off: every token is sampled (under the same mask).
   bool jump_forward = true;
+  // On a backend that overlaps() (CUDA): the next step is planned and launched while the
+  // device still runs this one, when nothing of this one is needed on the host first (see
+  // Engine). Same tokens either way.
+  bool overlap = true;
 };
 
 struct EngineStats {
@@ -35,7 +39,8 @@ struct EngineStats {
   int pages_free = 0;    // free or evictable
   int pages_in_use = 0;  // referenced by running requests or locked cache nodes
   uint64_t requests_done = 0;
-  double forward_seconds = 0;  // wall time inside Backend::forward (the rest is host work)
+  double forward_seconds = 0;     // wall time the host waits in the backend (the rest is host work)
+  uint64_t overlapped_steps = 0;  // steps launched while the previous one still ran
 };
 
 // Thread-safe. Runs its own loop thread; callbacks are invoked on that thread, so callers
@@ -50,6 +55,13 @@ struct EngineStats {
 // appended without sampling — at the start together with the prompt, later re-tokenized with
 // the just-sampled token (which has no KV yet, so nothing is rolled back) — and the run is
 // computed as one multi-token chunk in the next step. Forced tokens get logprob 0.
+// Overlap (EngineOptions::overlap, on a backend that overlaps()): when every token of step N is
+// drawn on the device and nothing the host does with it shapes step N+1 (no constraint, no
+// penalty, no score request), step N+1 is planned and launched before N's tokens come back:
+// each decode's input is a placeholder the backend fills from N's draw on the device. Then N is
+// collected and processed (stop strings, EOS, streaming). A request found finished at N had one
+// row of N+1 computed for nothing; its result and KV are dropped. Any other step runs
+// synchronously.
 class Engine {
  public:
   Engine(std::unique_ptr<model::Backend> backend, std::shared_ptr<model::Tokenizer> tokenizer,

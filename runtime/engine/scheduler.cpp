@@ -61,7 +61,8 @@ void Scheduler::preempt(size_t index) {
   std::unique_ptr<Sequence> seq = std::move(running_[index]);
   running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(index));
   if (options_.radix_cache) {
-    int len = seq->n_computed / cache_.page_size() * cache_.page_size();
+    // Never a placeholder of an overlapped step: only tokens known on the host are cached.
+    int len = std::min(seq->n_computed, seq->known()) / cache_.page_size() * cache_.page_size();
     cache_.insert(seq->tokens, len, seq->kv);
   }
   cache_.free(seq->kv);
@@ -169,7 +170,8 @@ std::vector<StepChunk> Scheduler::schedule(std::vector<std::unique_ptr<Sequence>
 
 void Scheduler::cache_computed(Sequence& seq, bool finished) {
   if (!options_.radix_cache) return;
-  int len = finished ? seq.n_computed : seq.n_computed / cache_.page_size() * cache_.page_size();
+  const int computed = std::min(seq.n_computed, seq.known());
+  int len = finished ? computed : computed / cache_.page_size() * cache_.page_size();
   cache_.insert(seq.tokens, len, seq.kv);
 }
 

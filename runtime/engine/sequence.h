@@ -54,8 +54,16 @@ struct Sequence {
   std::shared_ptr<ScoreJob> job;       // ScorePrefix, ScoreChoice
   int choice = -1;                     // ScoreChoice: its continuation
   int logits_from = 0;                 // ScoreChoice: first position whose logits are scored
+  // Overlapped steps: for each token drawn on the device by a step not collected yet, its row
+  // in that step, oldest first. Those tokens stand as placeholders (-1) at the end of `tokens`;
+  // the scheduler plans them like any token, the backend reads them on the device
+  // (model::SeqChunk::input_from_prev_row), nothing on the host may read them.
+  std::vector<int32_t> future_rows;
+  bool finished = false;  // Generate: ended (its result is out)
 
   int pending() const { return static_cast<int>(tokens.size()) - n_computed; }
+  // Tokens known on the host (all but the placeholders).
+  int known() const { return static_cast<int>(tokens.size() - future_rows.size()); }
   // How much of the sequence the cache may serve: positions whose logits are needed must run.
   int max_cached() const {
     switch (kind) {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "model/forward_batch.h"
@@ -33,6 +35,27 @@ class Backend {
   virtual bool samples_on_device() const { return false; }
   // Whether forward() honours SeqChunk::row_targets (else All rows come back whole).
   virtual bool scores_on_device() const { return false; }
+
+  // The same forward in two halves, so the host can plan the next step while the device runs
+  // this one. launch() starts a step over `batch`, which must stay alive and unchanged until its
+  // collect(); collect() waits for the oldest launched step and fills `out` as forward() would.
+  // A step's results are those of the device state when it was launched: KV pages and copies
+  // are ordered as the calls were made. By default launch() only remembers the batch and
+  // collect() runs forward().
+  virtual void launch(const ForwardBatch& batch) { launched_.push_back(&batch); }
+  virtual void collect(Logits& out) {
+    if (launched_.empty()) throw std::logic_error("Backend::collect: no step was launched");
+    const ForwardBatch* b = launched_.front();
+    launched_.pop_front();
+    forward(*b, out);
+  }
+  // Whether a second step may be launched before the first is collected, its chunks naming
+  // tokens the first one draws (SeqChunk::input_from_prev_row). At most two steps are then
+  // outstanding.
+  virtual bool overlaps() const { return false; }
+
+ private:
+  std::deque<const ForwardBatch*> launched_;
 };
 
 // Opens a GGUF file or a Hugging Face folder (config.json + *.safetensors) on the CPU.

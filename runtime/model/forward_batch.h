@@ -66,6 +66,10 @@ struct SeqChunk {
   // With LogitsMode::All on a backend that scores on the device: per token, the id whose
   // log-probability its row should give (-1: none needed). Only those values come back.
   std::vector<int32_t> row_targets;
+  // >= 0 (only on a backend that overlaps()): the chunk's last token is not known on the host
+  // yet; it is the token the backend drew on the device for this row of the step launched just
+  // before this one (whose value in `tokens` is then a placeholder, -1).
+  int32_t input_from_prev_row = -1;
 };
 
 struct ForwardBatch {

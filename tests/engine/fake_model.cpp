@@ -69,7 +69,46 @@ void FakeBackend::release() {
   cv_.notify_all();
 }
 
+void FakeBackend::launch(const model::ForwardBatch& batch) {
+  if (!overlapping) {
+    Backend::launch(batch);
+    return;
+  }
+  if (done_.size() >= 2) throw std::logic_error("fake backend: a third step launched");
+  model::ForwardBatch resolved_batch = batch;
+  for (auto& s : resolved_batch.seqs) {
+    if (s.input_from_prev_row < 0) continue;
+    const auto r = static_cast<size_t>(s.input_from_prev_row);
+    if (s.tokens.empty() || s.tokens.back() != -1 || r >= prev_sampled_.size() ||
+        prev_sampled_[r] < 0)
+      throw std::logic_error("fake backend: input_from_prev_row names no drawn row");
+    s.tokens.back() = prev_sampled_[r];
+    ++resolved;
+  }
+  model::Logits out;
+  forward(resolved_batch, out);
+  prev_sampled_ = out.sampled;
+  done_.push_back(std::move(out));
+  max_outstanding = std::max<int>(max_outstanding, static_cast<int>(done_.size()));
+}
+
+void FakeBackend::collect(model::Logits& out) {
+  if (!overlapping) {
+    Backend::collect(out);
+    return;
+  }
+  if (done_.empty()) throw std::logic_error("fake backend: collect without a launch");
+  out = std::move(done_.front());
+  done_.pop_front();
+}
+
 void FakeBackend::forward(const model::ForwardBatch& batch, model::Logits& out) {
+  for (const auto& s : batch.seqs) {
+    if (s.input_from_prev_row >= 0 && !overlapping)
+      throw std::logic_error("fake backend: input_from_prev_row on a step that cannot overlap");
+    for (int32_t t : s.tokens)
+      if (t < 0 || t >= kFakeVocab) throw std::logic_error("fake backend: token id out of range");
+  }
   ++forwards;
   tokens += batch.n_tokens();
   {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ class FakeBackend : public model::Backend {
   void forward(const model::ForwardBatch& batch, model::Logits& out) override;
   bool samples_on_device() const override { return device_sampling; }
   bool scores_on_device() const override { return device_sampling; }
+  void launch(const model::ForwardBatch& batch) override;
+  void collect(model::Logits& out) override;
+  bool overlaps() const override { return overlapping; }
 
   void release();  // lets a held forward go on
   // Makes forward number n (from 1) hold, and waits until it does.
@@ -47,12 +51,21 @@ class FakeBackend : public model::Backend {
   std::atomic<bool> device_sampling{false};
   std::atomic<int> rows_sampled{0};
   std::atomic<int> rows_scored{0};
+  // Plays a backend that overlaps steps: launch() runs the step at once (the device's order
+  // of work), taking each SeqChunk::input_from_prev_row from the previous launch's draws;
+  // collect() hands the results back oldest first. More than two outstanding steps, a
+  // placeholder token without its row, or a row that was not drawn is an error.
+  std::atomic<bool> overlapping{false};
+  std::atomic<int> resolved{0};  // tokens taken from a previous step's draws
+  std::atomic<int> max_outstanding{0};
 
  private:
   model::ModelConfig config_;
   int page_size_;
   int eos_after_;
   std::vector<std::vector<int32_t>> slots_;
+  std::deque<model::Logits> done_;     // launched, not collected (overlapping)
+  std::vector<int32_t> prev_sampled_;  // draws of the last launched step, per row
   std::mutex mu_;
   std::condition_variable cv_;
   bool held_ = false;

@@ -168,7 +168,8 @@ TEST_CASE("scheduler: destroying the engine cancels what is pending") {
   {
     Harness h;
     h.gate();
-    auto r = greedy(make_prompt(10, 1), 100);
+    // Long enough that it cannot finish before the engine is destroyed, even on a loaded machine.
+    auto r = greedy(make_prompt(10, 1), 1500);
     r.on_done = [&](engine::GenerateResult res) { done.set_value(std::move(res)); };
     h.engine->submit(r);
     h.release();
