@@ -8,7 +8,9 @@ namespace {
 __global__ void copy_drawn_kernel(int* tokens, const FutureToken* futures, int n,
                                   const int32_t* drawn) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i < n) tokens[futures[i].slot] = drawn[futures[i].draw];
+  // A draw that found no token (-1) ends its request on the host; its row here only must not
+  // read outside the embedding table.
+  if (i < n) tokens[futures[i].slot] = max(drawn[futures[i].draw], 0);
 }
 }  // namespace
 

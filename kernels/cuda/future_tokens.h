@@ -14,7 +14,8 @@ struct FutureToken {
   int draw = 0;  // index into the previous step's drawn tokens
 };
 
-// Device pointers; one thread per entry of `futures`.
+// Device pointers; one thread per entry of `futures`. A negative drawn token (none was left)
+// becomes 0.
 void copy_drawn_tokens(int* tokens, const FutureToken* futures, int n, const int32_t* drawn,
                        cudaStream_t stream);
 
