@@ -88,9 +88,7 @@ int DecodeGraphs::try_run(CudaBackend& b, const model::ForwardBatch& batch) {
   const int ps = b.page_size();
   size_t n_pages = 0;
   for (const auto& s : batch.seqs) {
-    // A negative token is a placeholder for one drawn on the device by the previous step: the
-    // eager path resolves those.
-    if (s.tokens.size() != 1 || s.logits != model::LogitsMode::Last || s.tokens[0] < 0) return -1;
+    if (s.tokens.size() != 1 || s.logits != model::LogitsMode::Last) return -1;
     n_pages += static_cast<size_t>(s.start_pos / ps + 1);
   }
   const size_t n_ints = 4 * static_cast<size_t>(bucket) + 1 + n_pages + 1;
@@ -127,6 +125,9 @@ int DecodeGraphs::try_run(CudaBackend& b, const model::ForwardBatch& batch) {
       cudaMemcpyAsync(staging_.data(), tok, n_ints * sizeof(int), cudaMemcpyHostToDevice, stream_));
   SGP_CUDA_CHECK(cudaEventRecord(host_free_[next_], stream_));
   next_ ^= 1;
+  // Inputs drawn on the device by the previous step (SeqChunk::input_from_prev_row; their host
+  // value is a placeholder) are copied over the staged ids, outside the graph.
+  b.resolve_inputs(batch, staging_.data());
 
   const int* d = staging_.data();
   ForwardPlan plan;
