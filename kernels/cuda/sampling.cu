@@ -744,7 +744,8 @@ void DrawBatch::add(int row, const model::RowSample& s, int n_vocab) {
   d.top_p = s.top_p;
   d.min_p = s.min_p;
   d.u = s.u;
-  d.logprobs = std::clamp(s.logprobs, 0, kMaxTopLogprobs);
+  // Never more than the vocabulary: the results read back exactly this many top entries.
+  d.logprobs = std::min(std::clamp(s.logprobs, 0, kMaxTopLogprobs), n_vocab);
   d.repetition_penalty = s.repetition_penalty;
   d.frequency_penalty = s.frequency_penalty;
   d.presence_penalty = s.presence_penalty;
