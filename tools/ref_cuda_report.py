@@ -29,12 +29,13 @@ def main():
     ap.add_argument("--torch", required=True)
     ap.add_argument("--engine", default="")
     ap.add_argument("--hf", default="")
+    ap.add_argument("--g6", default="", help="bench/server/online_bench.py's JSON")
     ap.add_argument("--check", required=True)
     ap.add_argument("--check-status", default="unknown")
     ap.add_argument("--out-dir", required=True)
     args = ap.parse_args()
     bench, torch_ref, check = load(args.bench), load(args.torch), load(args.check)
-    eng, hf = load(args.engine), load(args.hf)
+    eng, hf, g6 = load(args.engine), load(args.hf), load(args.g6)
     card = card_name()
     r = {"card": card, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
          "commit": os.environ.get("SGP_COMMIT", "unknown"),
@@ -55,6 +56,13 @@ def main():
     if "G4" in eng:
         r["G4"] = eng["G4"]
         r["G4_hit_rate_of_optimum"] = eng.get("G4_hit_rate_of_optimum")
+    if g6.get("G6"):
+        # G6 is a report: TTFT / inter-token latency p50/p99 per request rate, and the ratio of
+        # TTFT p50 at 1 req/s to one prefill alone (target <= 2).
+        r["G6"] = {rate: {k: v.get(k) for k in ("ttft_p50_s", "ttft_p99_s", "itl_p50_s",
+                                                 "itl_p99_s", "completed", "failed")}
+                   for rate, v in g6["G6"].items()}
+        r["G6_ttft_ratio"] = g6.get("G6_ttft_ratio")
     r["definitions"] = {
         "G1": "decode step, batch 1, ctx 512: bytes moved per step (weights read once + KV read "
               "+ KV/logits written) / step time / device copy bandwidth (read+written); logits "
@@ -69,6 +77,10 @@ def main():
               "scored per question) with the radix cache on / off, at the engine level",
         "G5_prefill": "causal prefill attention TFLOP/s, 1 x 4096 tokens, 32 heads x 128, ours / "
                       "torch SDPA flash on the same shape",
+        "G6": "`sgrun serve --backend cuda --random-weights` (Llama-3-8B shape) driven by "
+              "bench/server/online_bench.py: Poisson arrivals at 1, 4, 16 req/s, streaming "
+              "/v1/completions, ShareGPT-like lengths; TTFT and inter-token latency p50/p99; "
+              "G6_ttft_ratio = TTFT p50 at 1 req/s / one prefill alone",
     }
     r["bench"] = bench
     r["torch_reference"] = torch_ref
@@ -76,12 +88,15 @@ def main():
     eng.pop("G3_lengths", None)
     r["engine_bench"] = eng
     r["hf_reference"] = hf
+    if g6:
+        r["online_bench"] = g6
     tag = "h100" if "H100" in card else ("h200" if "H200" in card else card.split()[-1].lower())
     day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     path = os.path.join(args.out_dir, f"{day}-{tag}-cuda.json")
     with open(path, "w") as f:
         json.dump(r, f, indent=1)
-    for k in ("card", "correctness", "G1", "G2", "G3", "G4", "G5_decode", "G5_prefill"):
+    for k in ("card", "correctness", "G1", "G2", "G3", "G4", "G5_decode", "G5_prefill",
+              "G6_ttft_ratio"):
         print(f"{k:12s} {r.get(k)}")
     print("wrote", path)
 
