@@ -242,13 +242,13 @@ void CudaBackend::allocate_kv(int n_pages) {
   kv_.resize(0);
   n_pages_ = 0;
   // One page more than asked: decode graphs park their padding rows in it (scratch_page()).
-  const size_t bytes = static_cast<size_t>(n_pages + 1) * layout_.page_bytes();
+  const size_t bytes = (static_cast<size_t>(n_pages) + 1) * layout_.page_bytes();
   size_t free_b = 0, total_b = 0;
   SGP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   if (bytes > free_b)
     throw Error("allocate_kv: " + std::to_string(n_pages) + " KV pages need " + gib(bytes) +
                 " but only " + gib(free_b) + " of GPU memory is free");
-  kv_.resize(static_cast<size_t>(n_pages + 1) * layout_.page_elems());
+  kv_.resize((static_cast<size_t>(n_pages) + 1) * layout_.page_elems());
   n_pages_ = n_pages;
 }
 
