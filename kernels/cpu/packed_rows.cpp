@@ -180,20 +180,24 @@ void pack_rows(uint32_t type, const uint8_t* data, size_t row_bytes, int64_t row
   const int64_t nb = cols / 32;
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
     for (int64_t i = 0; i < nb; ++i, out += block) {
-      std::memset(out, 0, block);
+      std::memset(out, 0, 32);
       for (int r = 0; r < kPackRows; ++r) {
         const uint8_t* b =
             data + static_cast<size_t>(g * kPackRows + r) * row_bytes + i * src.bytes;
         std::memcpy(out + 2 * r, b, 2);
         if (src.has_m) std::memcpy(out + 16 + 2 * r, b + 2, 2);
         const uint8_t* qs = b + src.qs;
+        if (is_q8(type)) {
+          for (int e = 0; e < 32; e += 2) std::memcpy(out + q8_byte(r, e), qs + e, 2);
+          continue;
+        }
+        // Element e < 16 is the low nibble of qs[e], element e + 16 its high nibble.
         for (int e = 0; e < 32; ++e) {
-          if (is_q8(type)) {
-            out[q8_byte(r, e)] = qs[e];
-          } else {
-            const uint8_t q = e < 16 ? qs[e] & 0x0F : qs[e - 16] >> 4;
-            out[q4_byte(r, e)] |= static_cast<uint8_t>(q << q4_shift(e));
-          }
+          if (q4_shift(e) != 0) continue;
+          const int hi = e + 4;  // shares the byte, in the high nibble
+          const int lo_v = e < 16 ? qs[e] & 0x0F : qs[e - 16] >> 4;
+          const int hi_v = hi < 16 ? qs[hi] & 0x0F : qs[hi - 16] >> 4;
+          out[q4_byte(r, e)] = static_cast<uint8_t>(lo_v | (hi_v << 4));
         }
       }
     }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "kernels/cpu/attend.h"
 #include "kernels/cpu/dequant.h"
@@ -67,15 +68,21 @@ void CpuBackend::pack_weights() {
       total += kernels::WeightArena::footprint(kernels::packed_bytes(w->type, w->rows, w->cols));
   }
   packed_ = kernels::WeightArena(total);
+  std::vector<std::pair<kernels::WeightView*, uint8_t*>> todo;
   for (kernels::WeightView* w : order) {
     if (!kernels::packable(w->type, w->rows, w->cols)) continue;
-    uint8_t* buf = packed_.take(kernels::packed_bytes(w->type, w->rows, w->cols));
+    todo.emplace_back(w, packed_.take(kernels::packed_bytes(w->type, w->rows, w->cols)));
+  }
+  // One matrix per task (packing is most of the load time), the head (largest, last) first.
+  const int n = static_cast<int>(todo.size());
+  pool_.parallel_for(n, [&](int i, int) {
+    auto [w, buf] = todo[n - 1 - i];
     kernels::pack_rows(w->type, w->data, w->row_bytes, w->rows, w->cols, buf);
     w->packed = buf;
     // The mapped source is not read again by the forward pass, so its pages need not stay
     // resident next to the copy.
     release_pages(w->data, w->row_bytes * static_cast<size_t>(w->rows));
-  }
+  });
   // A tied head's packed copy also serves the embedding rows, so memory does not double.
   if (w_->output.packed != nullptr && w_->output.data == w_->tok_embd.data) {
     embd_packed_ = w_->output.packed;
