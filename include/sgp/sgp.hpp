@@ -102,7 +102,10 @@ class TextStream {
 class Runtime {
  public:
   explicit Runtime(std::shared_ptr<Model> model);
-  ~Runtime();  // waits for nothing: cancel runs first if you must
+  // Cancels the runs still going and waits until they have ended (an async host function in
+  // flight must still call done); their streams end with a "cancelled" error. Never call it
+  // from executor() or a host function.
+  ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 

@@ -77,6 +77,8 @@ struct Runtime::Impl {
   std::thread thread;
   std::mutex mu;
   interp::HostFunctions hosts;
+  // The cancel tokens of the runs not yet ended: the destructor cancels them and waits.
+  std::multiset<std::shared_ptr<interp::CancelToken>> live;
 
   interp::RunOptions convert(const RunOptions& o) {
     interp::RunOptions r;
@@ -94,6 +96,16 @@ struct Runtime::Impl {
     return std::make_shared<interp::Interpreter>(io.get_executor(), model->impl->client,
                                                  p.impl->program, hosts);
   }
+
+  // Registers a run from its start to its end (the handle's destruction).
+  std::shared_ptr<void> track(const std::shared_ptr<interp::CancelToken>& token) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = live.insert(token);
+    return std::shared_ptr<void>(nullptr, [this, it](void*) {
+      std::lock_guard<std::mutex> lock(mu);
+      live.erase(it);
+    });
+  }
 };
 
 Runtime::Runtime(std::shared_ptr<Model> model) : impl_(std::make_unique<Impl>()) {
@@ -102,9 +114,19 @@ Runtime::Runtime(std::shared_ptr<Model> model) : impl_(std::make_unique<Impl>())
   impl_->thread = std::thread([this] { impl_->io.run(); });
 }
 
+// Every engine request and host call in flight holds work on the io_context (await_callback)
+// and posts its result back to it. Stopping the io_context while one is out would let it post
+// into a destroyed io_context later (the freed memory is often the next Runtime's, whose
+// io thread then saw its work count drop to zero and left: the hang of a second Runtime). So
+// the runs still going are cancelled and the io_context runs until nothing refers to it.
 Runtime::~Runtime() {
+  std::vector<std::shared_ptr<interp::CancelToken>> tokens;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    tokens.assign(impl_->live.begin(), impl_->live.end());
+  }
+  for (auto& t : tokens) t->cancel();
   impl_->work.reset();
-  impl_->io.stop();
   impl_->thread.join();
 }
 
@@ -138,6 +160,7 @@ static interp::Map args_map(const Json& args) {
 
 boost::asio::awaitable<Json> Runtime::run_async(Program program, Json args, RunOptions options) {
   auto in = impl_->interpreter(program);
+  auto tracked = impl_->track(options.cancel.impl->token);
   interp::Value v = co_await in->run_main(args_map(args), impl_->convert(options));
   co_return interp::to_json(v);
 }
@@ -147,10 +170,10 @@ boost::asio::awaitable<Json> Runtime::run_async(Program program, Json args, RunO
 // Filled on the runtime's thread (pieces, the end); read from coroutines on it or from other
 // threads, hence the lock.
 struct TextStream::Impl {
-  using Executor = interp::asio::io_context::executor_type;
-  explicit Impl(Executor e) : ex(std::move(e)) {}
+  explicit Impl(std::thread::id t) : runtime_thread(t) {}
 
-  Executor ex;
+  // Not the executor: the stream may outlive its Runtime (and the io_context with it).
+  std::thread::id runtime_thread;
   std::shared_ptr<interp::CancelToken> cancel;
   std::mutex mu;
   std::condition_variable cv;
@@ -207,7 +230,7 @@ struct TextStream::Impl {
   }
 
   void not_on_runtime_thread(const char* what) const {
-    if (ex.running_in_this_thread())
+    if (std::this_thread::get_id() == runtime_thread)
       throw Error(std::string("TextStream::") + what +
                   " called on the runtime's own thread (co_await the awaitable form)");
   }
@@ -257,15 +280,16 @@ TextStream Runtime::stream(const Program& program, const Json& args, RunOptions 
   auto in = impl_->interpreter(program);
   interp::Map a = args_map(args);
   TextStream ts;
-  ts.impl = std::make_shared<TextStream::Impl>(impl_->io.get_executor());
+  ts.impl = std::make_shared<TextStream::Impl>(impl_->thread.get_id());
   auto st = ts.impl;
   st->cancel = options.cancel.impl->token;
   interp::RunOptions ro = impl_->convert(options);
   ro.on_gen_text = [st](const std::string& gen, const std::string& text) {
     st->update([&] { st->pieces.push_back({gen, text}); });
   };
+  auto tracked = impl_->track(st->cancel);
   interp::asio::co_spawn(impl_->io, in->run_main(std::move(a), std::move(ro)),
-                         [st, in](std::exception_ptr e, interp::Value v) {
+                         [st, in, tracked](std::exception_ptr e, interp::Value v) {
                            Json j;
                            if (!e) {
                              try {
@@ -290,8 +314,9 @@ Json Runtime::run(const Program& program, const Json& args, RunOptions options) 
   std::promise<Json> done;
   auto fut = done.get_future();
   interp::Map a = args_map(args);
+  auto tracked = impl_->track(options.cancel.impl->token);
   interp::asio::co_spawn(impl_->io, in->run_main(std::move(a), impl_->convert(options)),
-                         [&done, in](std::exception_ptr e, interp::Value v) {
+                         [&done, in, tracked](std::exception_ptr e, interp::Value v) {
                            if (e)
                              done.set_exception(e);
                            else

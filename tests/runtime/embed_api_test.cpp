@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 // clang-format off
 #include <sgp/sgp.hpp>  // first: it includes what Boost 1.74's awaitable.hpp forgets
@@ -29,13 +30,6 @@ std::shared_ptr<sgp::Model> model() {
     return sgp::Model::load(o);
   }();
   return m;
-}
-
-// One Runtime for the whole process: destroying a Runtime and creating the next one sometimes
-// leaves the new one's io thread gone (an open bug, see the report of 2026-11-25).
-sgp::Runtime& runtime() {
-  static sgp::Runtime rt(model());
-  return rt;
 }
 
 // Runs `body` as a coroutine on the runtime's executor and waits for what it returns.
@@ -74,7 +68,7 @@ TEST_CASE("the text stream gives each gen's pieces in order, then the return val
     MESSAGE("default model missing: run `make model`");
     return;
   }
-  sgp::Runtime& rt = runtime();
+  sgp::Runtime rt(model());
   auto program = sgp::Program::compile_source("two.sgp", kTwoGens);
   std::string via_callback;
   sgp::RunOptions opts;
@@ -139,7 +133,7 @@ TEST_CASE("the text stream gives each gen's pieces in order, then the return val
 
 TEST_CASE("cancel stops a running gen: the stream ends, the result is a cancelled error") {
   if (!std::filesystem::exists(model_path())) return;
-  sgp::Runtime& rt = runtime();
+  sgp::Runtime rt(model());
   auto program = sgp::Program::compile_source(
       "long.sgp",
       "fn main() {\n  \"Once upon a time\"\n"
@@ -184,7 +178,7 @@ TEST_CASE("cancel stops a running gen: the stream ends, the result is a cancelle
 
 TEST_CASE("host functions: async ones complete from other threads; failures are clean errors") {
   if (!std::filesystem::exists(model_path())) return;
-  sgp::Runtime& rt = runtime();
+  sgp::Runtime rt(model());
   // Each call completes from its own thread, and only once three calls are in flight: a runtime
   // that waited for one host call before starting the next would see each call time out here.
   std::mutex mu;
@@ -246,4 +240,62 @@ TEST_CASE("host functions: async ones complete from other threads; failures are 
   CHECK(sync_err.find("extern sync_fail() failed: boom") != std::string::npos);
   CHECK(sync_err.find("hosts.sgp:5:") != std::string::npos);
   CHECK(rt.run(program, {{"n", 1}}) == sgp::Json({2, 4, 6}));  // the host is unharmed
+}
+
+TEST_CASE("Runtimes are destroyed and created again in one process, with runs in flight") {
+  if (!std::filesystem::exists(model_path())) return;
+  auto short_program = sgp::Program::compile_source(
+      "short.sgp",
+      "fn main() {\n  \"Hi\"\n  gen g(max_tokens: 2, temperature: 0)\n  return 1\n}\n");
+  auto fork_program = sgp::Program::compile_source("fork.sgp",
+                                                   "extern fn twice(x)\n"
+                                                   "fn main() {\n"
+                                                   "  \"Numbers:\"\n"
+                                                   "  let r = fork i in [1, 2, 3] {\n"
+                                                   "    \" {i}\"\n"
+                                                   "    gen g(max_tokens: 2, temperature: 0)\n"
+                                                   "    yield twice(i)\n"
+                                                   "  }\n"
+                                                   "  return r\n}\n");
+  auto long_program = sgp::Program::compile_source(
+      "long.sgp",
+      "fn main() {\n  \"Once upon a time\"\n"
+      "  gen story(max_tokens: 2000, ignore_eos: true, temperature: 0)\n  return story\n}\n");
+  auto expect_cancelled = [](sgp::TextStream& ts) {
+    while (ts.next_blocking()) {
+    }
+    std::string err;
+    try {
+      ts.result_blocking();
+    } catch (const sgp::Error& e) {
+      err = e.what();
+    }
+    CHECK(err.find("cancelled") != std::string::npos);
+  };
+  for (int i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    std::optional<sgp::TextStream> left_running, cancelled_late;
+    {
+      sgp::Runtime rt(model());
+      rt.bind("twice", [](const sgp::Json& a) { return sgp::Json(a[0].get<int>() * 2); });
+      CHECK(rt.run(short_program) == 1);
+      CHECK(rt.run(fork_program) == sgp::Json({2, 4, 6}));
+      // A run cancelled mid-gen: its engine request may still be out when the Runtime goes
+      // (every other round the Runtime is destroyed without waiting for it).
+      sgp::TextStream cancelled = rt.stream(long_program);
+      REQUIRE(cancelled.next_blocking().has_value());
+      cancelled.cancel();
+      if (i % 2 == 0)
+        expect_cancelled(cancelled);
+      else
+        cancelled_late = cancelled;
+      // A run still generating when the Runtime is destroyed: the destructor cancels it.
+      left_running = rt.stream(long_program);
+      REQUIRE(left_running->next_blocking().has_value());
+    }
+    expect_cancelled(*left_running);
+    if (cancelled_late) expect_cancelled(*cancelled_late);
+  }
+  sgp::Runtime last(model());
+  CHECK(last.run(short_program) == 1);
 }
