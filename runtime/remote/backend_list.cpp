@@ -2,6 +2,7 @@
 #include "remote/backend_list.h"
 
 #include <cstdlib>
+#include <iostream>
 
 #include "remote/openai_model_client.h"
 #include "remote/remote_model_client.h"
@@ -46,6 +47,7 @@ std::shared_ptr<interp::ModelClient> open_backends(
   if (specs.empty()) return load_local("cpu");
   std::vector<std::shared_ptr<interp::ModelClient>> clients;
   bool local = false;
+  std::vector<std::string> down;  // why each backend that is down at start is
   for (const std::string& spec : specs) {
     if (spec.starts_with("openai:")) {
       HttpOptions h = options.http;
@@ -56,7 +58,10 @@ std::shared_ptr<interp::ModelClient> open_backends(
     } else if (is_remote_backend(spec)) {
       HttpOptions h = options.http;
       if (h.api_key.empty()) h.api_key = env("SGP_API_KEY");
-      clients.push_back(std::make_shared<RemoteModelClient>(parse_endpoint(spec), h));
+      // With other backends to fall back on, one that is down at start only starts down.
+      auto c = std::make_shared<RemoteModelClient>(parse_endpoint(spec), h, specs.size() > 1);
+      if (!c->ready()) down.push_back(c->startup_error());
+      clients.push_back(std::move(c));
     } else {
       if (local) throw Error("--backend: only one local backend ('" + spec + "' given twice)");
       local = true;
@@ -69,6 +74,14 @@ std::shared_ptr<interp::ModelClient> open_backends(
       throw Error(
           "--backend openai:... cannot be combined with other backends (its text-only "
           "state does not carry over as token ids)");
+  if (down.size() == clients.size()) {
+    std::string all;
+    for (const std::string& d : down) all += "\n  " + d;
+    throw Error("none of the backends can be reached:" + all);
+  }
+  for (const std::string& d : down)
+    std::cerr << "sgrun: warning: " << d << "; starting without this backend (retried later)"
+              << std::endl;
   return std::make_shared<RoutingModelClient>(std::move(clients), options.routing);
 }
 

@@ -19,6 +19,10 @@ struct RoutingOptions {
   double balance_rel = 2.0;
   int block_tokens = 4;                 // PrefixRecord granularity
   size_t max_blocks = size_t{1} << 18;  // per backend
+  // A backend that failed is probed again after retry_initial_s, doubling up to retry_max_s
+  // while it stays down (RoutingModelClient).
+  double retry_initial_s = 0.5;
+  double retry_max_s = 30;
 };
 
 // Not thread-safe (RoutingModelClient locks around it). A follow-up request of a program state
@@ -27,8 +31,9 @@ class CacheAwareRouter {
  public:
   CacheAwareRouter(size_t backends, RoutingOptions options = {});
 
-  // The backend for `prompt`; records it there and counts the request in flight.
-  size_t route(const std::vector<int32_t>& prompt);
+  // The backend for `prompt`; records it there and counts the request in flight. With
+  // `eligible` (one flag per backend, at least one set), only those are considered.
+  size_t route(const std::vector<int32_t>& prompt, const std::vector<char>* eligible = nullptr);
   // A request finished: `tokens` (prompt + output) are now cached on that backend.
   void finished(size_t backend, const std::vector<int32_t>& tokens);
 
@@ -43,7 +48,7 @@ class CacheAwareRouter {
     PrefixRecord record;
     size_t in_flight = 0;
   };
-  size_t least_loaded();
+  size_t least_loaded(const std::vector<char>* eligible);
   RoutingOptions options_;
   std::vector<Backend> backends_;
   size_t next_ = 0;  // rotates ties among equally loaded backends

@@ -1,7 +1,9 @@
 // RemoteModelClient: the native API's JSON (requests out, results and stream events in).
 #include "remote/remote_model_client.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "remote/json_wire.h"
 #include "sgp/error.h"
@@ -103,11 +105,55 @@ Json answer_json(const HttpResult& r, const std::string& what) {
   return j;
 }
 
+// The backend, rather than the request, failed: no complete exchange (refused, reset, cut off
+// mid-stream, silent past the deadline), or the server says it cannot take requests (a proxy's
+// 502, 503 while draining, 429 when full).
+std::optional<BackendFailure> backend_failure(const HttpResult& r, const std::string& what) {
+  if (r.cancelled) return std::nullopt;
+  if (!r.error.empty() || r.status == 0 || r.status == 502 || r.status == 503)
+    return BackendFailure{failure_text(r, what), false};
+  if (r.status == 429) return BackendFailure{failure_text(r, what), true};
+  return std::nullopt;
+}
+
+// A blocking POST whose failure of the backend itself is thrown as BackendDown.
+HttpResult call_or_down(HttpClient& http, const std::string& path, std::string body,
+                        const std::string& what) {
+  HttpResult r = http.call(HttpMethod::Post, path, std::move(body));
+  if (auto down = backend_failure(r, what)) throw BackendDown(down->reason);
+  return r;
+}
+
+HttpOptions probe_options(HttpOptions o) {
+  o.connect_timeout_s = std::min(o.connect_timeout_s, 2.0);
+  o.read_timeout_s = std::min(o.read_timeout_s, 5.0);
+  o.max_idle_connections = 1;
+  return o;
+}
+
 }  // namespace
 
-RemoteModelClient::RemoteModelClient(Endpoint endpoint, HttpOptions options)
-    : http_(std::make_unique<HttpClient>(std::move(endpoint), std::move(options))) {
-  Json j = answer_json(http_->call(HttpMethod::Get, "/model_info", ""), where("model_info"));
+RemoteModelClient::RemoteModelClient(Endpoint endpoint, HttpOptions options, bool allow_down)
+    : http_(std::make_unique<HttpClient>(endpoint, options)),
+      probe_http_(std::make_unique<HttpClient>(endpoint, probe_options(options))) {
+  bool unreachable = false;
+  std::string err = fetch_facts(*http_, unreachable);
+  if (err.empty()) {
+    ready_.store(true, std::memory_order_release);
+    return;
+  }
+  if (!allow_down || !unreachable) throw Error(err);
+  startup_error_ = err;
+}
+
+std::string RemoteModelClient::fetch_facts(HttpClient& http, bool& unreachable) {
+  std::string what = where("model_info");
+  HttpResult r = http.call(HttpMethod::Get, "/model_info", "");
+  auto down = backend_failure(r, what);
+  unreachable = down && !down->overloaded;
+  if (std::string f = failure_text(r, what); !f.empty()) return f;
+  auto j = Json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return what + ": the answer is not a JSON object";
   try {
     model_ = j.value("model", std::string("remote"));
     vocab_size_ = j.value("vocab_size", 0);
@@ -116,11 +162,24 @@ RemoteModelClient::RemoteModelClient(Endpoint endpoint, HttpOptions options)
     if (j.contains("chat_template") && j["chat_template"].is_string())
       chat_template_ = j["chat_template"].get<std::string>();
   } catch (const Json::exception& e) {
-    throw Error(where("model_info") + ": unexpected answer (" + e.what() +
-                "); is this an sgrun server?");
+    return what + ": unexpected answer (" + e.what() + "); is this an sgrun server?";
   }
   if (vocab_size_ < 0 || (vocab_size_ > 0 && bos_id_ >= vocab_size_))
-    throw Error(where("model_info") + ": inconsistent vocabulary facts");
+    return what + ": inconsistent vocabulary facts";
+  return "";
+}
+
+bool RemoteModelClient::probe(std::string& why) {
+  if (!ready()) {
+    bool unreachable = false;
+    why = fetch_facts(*probe_http_, unreachable);
+    if (!why.empty()) return false;
+    ready_.store(true, std::memory_order_release);
+    return true;
+  }
+  HttpResult r = probe_http_->call(HttpMethod::Get, "/health", "");
+  why = failure_text(r, where("health"));
+  return why.empty();
 }
 
 std::string RemoteModelClient::where(const char* what) const {
@@ -128,10 +187,20 @@ std::string RemoteModelClient::where(const char* what) const {
 }
 
 std::string RemoteModelClient::name() const {
-  return model_ + " @ " + http_->endpoint().url();
+  // model_ is written by probe() of a client that was down at start, before ready_.
+  return (ready() ? model_ : std::string("(not reached yet)")) + " @ " + http_->endpoint().url();
 }
 
 engine::RequestId RemoteModelClient::generate(engine::GenerateRequest request) {
+  return generate_or_down(std::move(request), nullptr);
+}
+
+engine::RequestId RemoteModelClient::score(engine::ScoreRequest request) {
+  return score_or_down(std::move(request), nullptr);
+}
+
+engine::RequestId RemoteModelClient::generate_or_down(engine::GenerateRequest request,
+                                                      OnDown on_down) {
   struct Call {
     engine::GenerateRequest req;
     std::unique_ptr<JsonEventStream> sse;
@@ -169,7 +238,12 @@ engine::RequestId RemoteModelClient::generate(engine::GenerateRequest request) {
   int vocab = vocab_size_;
   engine::RequestId id =
       http_->start(HttpMethod::Post, "/generate", body_text(body), std::move(on_chunk),
-                   [call, what, vocab](HttpResult r) {
+                   [call, what, vocab, on_down = std::move(on_down)](HttpResult r) {
+                     if (on_down)
+                       if (auto down = backend_failure(r, what)) {
+                         on_down(std::move(*down));
+                         return;
+                       }
                      engine::GenerateResult res;
                      if (auto failure = exchange_failure(r, what, call->sse.get())) {
                        res = std::move(*failure);
@@ -193,7 +267,7 @@ engine::RequestId RemoteModelClient::generate(engine::GenerateRequest request) {
   return id;
 }
 
-engine::RequestId RemoteModelClient::score(engine::ScoreRequest request) {
+engine::RequestId RemoteModelClient::score_or_down(engine::ScoreRequest request, OnDown on_down) {
   Json body = {{"prefix_ids", request.prefix}, {"continuations", request.continuations}};
   std::string what = where("score");
   size_t n = request.continuations.size();
@@ -201,7 +275,12 @@ engine::RequestId RemoteModelClient::score(engine::ScoreRequest request) {
   for (const auto& c : request.continuations) lengths.push_back(c.size());
   auto done = std::move(request.on_done);
   return http_->start(HttpMethod::Post, "/score", body_text(body), nullptr,
-                      [done, what, n, lengths](HttpResult r) {
+                      [done, what, n, lengths, on_down = std::move(on_down)](HttpResult r) {
+                        if (on_down)
+                          if (auto down = backend_failure(r, what)) {
+                            on_down(std::move(*down));
+                            return;
+                          }
                         done(checked_score(what, [&](engine::ScoreResult& res) {
                           Json j = answer_json(r, what);
                           const Json& cs = j.at("choices");
@@ -228,7 +307,7 @@ std::vector<int32_t> RemoteModelClient::tokenize(std::string_view text, bool par
   if (auto hit = cache_.get(text, parse_special)) return std::move(*hit);
   Json body = {{"text", std::string(text)}, {"parse_special", parse_special}};
   std::string what = where("tokenize");
-  Json j = answer_json(http_->call(HttpMethod::Post, "/tokenize", body_text(body)), what);
+  Json j = answer_json(call_or_down(*http_, "/tokenize", body_text(body), what), what);
   std::vector<int32_t> ids;
   try {
     ids = token_list(j.at("ids"), vocab_size_, "ids");
@@ -245,7 +324,7 @@ std::string RemoteModelClient::detokenize(const std::vector<int32_t>& tokens) co
   if (tokens.empty()) return "";
   Json body = {{"ids", tokens}};
   std::string what = where("detokenize");
-  Json j = answer_json(http_->call(HttpMethod::Post, "/detokenize", body_text(body)), what);
+  Json j = answer_json(call_or_down(*http_, "/detokenize", body_text(body), what), what);
   if (!j.contains("text") || !j["text"].is_string()) throw Error(what + ": bad answer");
   return j["text"].get<std::string>();
 }
