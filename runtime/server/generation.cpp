@@ -1,6 +1,8 @@
 // GenerationGroup: engine callbacks → an ordered event queue a coroutine awaits.
 #include "server/generation.h"
 
+#include "interp/async_event.h"
+
 namespace sgp::server {
 
 GenerationGroup::GenerationGroup(asio::any_io_executor ex,
@@ -80,6 +82,22 @@ asio::awaitable<std::vector<engine::GenerateResult>> collect(GenerationGroup& gr
   while (auto ev = co_await group.next())
     if (ev->done) out[static_cast<size_t>(ev->index)] = std::move(ev->result);
   co_return out;
+}
+
+asio::awaitable<engine::ScoreResult> run_score(std::shared_ptr<interp::ModelClient> client,
+                                               engine::ScoreRequest request,
+                                               std::shared_ptr<CancelSignal> cancel) {
+  engine::RequestId id = 0;
+  auto finished = std::make_shared<bool>(false);
+  engine::ScoreResult r = co_await interp::await_callback<engine::ScoreResult>([&](auto cb) {
+    request.on_done = cb;
+    id = client->score(std::move(request));
+    cancel->on_fire([client, id, finished] {
+      if (!*finished) client->cancel(id);
+    });
+  });
+  *finished = true;
+  co_return r;
 }
 
 }  // namespace sgp::server

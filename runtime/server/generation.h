@@ -11,6 +11,7 @@
 
 #include "interp/asio.h"
 #include "interp/model_client.h"
+#include "server/cancel_signal.h"
 #include "server/metrics.h"
 
 namespace sgp::server {
@@ -53,6 +54,11 @@ class GenerationGroup : public std::enable_shared_from_this<GenerationGroup> {
   std::function<void()> waiter_;
   std::chrono::steady_clock::time_point t0_;
 };
+
+// Runs one score request to its end (on the io thread's executor); cancelled when `cancel` fires.
+asio::awaitable<engine::ScoreResult> run_score(std::shared_ptr<interp::ModelClient> client,
+                                               engine::ScoreRequest request,
+                                               std::shared_ptr<CancelSignal> cancel);
 
 // Waits for every request of the group; the results in request order.
 asio::awaitable<std::vector<engine::GenerateResult>> collect(GenerationGroup& group);

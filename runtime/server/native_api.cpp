@@ -1,7 +1,6 @@
 // Native endpoints: raw token-level generation and scoring for remote sgp runtimes.
 #include "server/native_api.h"
 
-#include "interp/async_event.h"
 #include "server/chat_prompt.h"
 #include "server/generation.h"
 #include "server/openai_api.h"
@@ -124,18 +123,7 @@ asio::awaitable<void> score(RequestContext& ctx) {
     req.continuations.push_back(std::move(*ids));
   }
   check_context(s, req.prefix.size(), static_cast<int>(longest));
-  auto client = s.client;
-  engine::RequestId id = 0;
-  auto finished = std::make_shared<bool>(false);
-  auto cancel = ctx.cancel;
-  engine::ScoreResult r = co_await interp::await_callback<engine::ScoreResult>([&](auto cb) {
-    req.on_done = cb;
-    id = client->score(std::move(req));
-    cancel->on_fire([client, id, finished] {
-      if (!*finished) client->cancel(id);
-    });
-  });
-  *finished = true;
+  engine::ScoreResult r = co_await run_score(s.client, std::move(req), ctx.cancel);
   ctx.check_cancelled();
   if (!r.error.empty()) throw ApiError(400, "scoring failed: " + r.error);
   Json choices = Json::array();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "server/chat_prompt.h"
 #include "server/generation.h"
@@ -45,10 +46,32 @@ Json chat_logprobs(const engine::GenerateResult& r, const model::Tokenizer& tok,
   return {{"content", content}};
 }
 
+// The echoed prompt's tokens with the log-probability of each given the ones before it (the
+// first has none: null), for `echo` with `logprobs`, as vLLM returns them. Token texts
+// concatenate to the echoed text.
+struct PromptLogprobs {
+  std::vector<int32_t> tokens;
+  std::vector<float> logprobs;  // for tokens[1..], or for every token when `first_scored`
+  bool first_scored = false;    // tokens[0] follows a BOS the echo leaves out
+};
+
 Json completion_logprobs(const engine::GenerateResult& r, const model::Tokenizer& tok, int top_n,
-                         size_t offset0) {
+                         size_t offset0, const PromptLogprobs* prompt = nullptr) {
   Json tokens = Json::array(), lps = Json::array(), tops = Json::array(), offs = Json::array();
   size_t off = offset0;
+  if (prompt) {
+    size_t p_off = 0;
+    for (size_t i = 0; i < prompt->tokens.size(); ++i) {
+      const std::string& text = tok.token_bytes(prompt->tokens[i]);
+      size_t k = prompt->first_scored ? i : i - 1;
+      bool has = prompt->first_scored || i > 0;
+      tokens.push_back(text);
+      lps.push_back(has ? Json(prompt->logprobs[k]) : Json());
+      tops.push_back(has ? Json{{text, prompt->logprobs[k]}} : Json());
+      offs.push_back(p_off);
+      p_off += text.size();
+    }
+  }
   for (const engine::TokenLogprob& lp : r.logprobs) {
     const std::string& text = tok.token_bytes(lp.token);
     tokens.push_back(text);
@@ -62,6 +85,24 @@ Json completion_logprobs(const engine::GenerateResult& r, const model::Tokenizer
   }
   return {
       {"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offs}};
+}
+
+// PromptLogprobs of prompt[skip..], all scored in one batched forward after prompt[0].
+asio::awaitable<PromptLogprobs> score_prompt(RequestContext& ctx,
+                                             const std::vector<int32_t>& prompt, size_t skip) {
+  PromptLogprobs out;
+  out.tokens.assign(prompt.begin() + static_cast<std::ptrdiff_t>(skip), prompt.end());
+  out.first_scored = skip > 0;
+  if (prompt.size() < 2) co_return out;
+  engine::ScoreRequest req;
+  req.prefix = {prompt[0]};
+  req.continuations = {std::vector<int32_t>(prompt.begin() + 1, prompt.end())};
+  engine::ScoreResult r = co_await run_score(ctx.server.client, std::move(req), ctx.cancel);
+  ctx.check_cancelled();
+  if (!r.error.empty() || r.choices.size() != 1)
+    throw ApiError(400, "scoring the prompt for its logprobs failed: " + r.error);
+  out.logprobs = std::move(r.choices[0].token_logprobs);
+  co_return out;
 }
 
 Json usage_json(int prompt, int cached, int completion) {
@@ -100,6 +141,12 @@ asio::awaitable<void> completions(RequestContext& ctx, bool chat) {
     echo = r.prompt_text;
   }
   check_context(s, prompt.size(), r.sampling.max_tokens);
+  std::optional<PromptLogprobs> prompt_lp;
+  if (!chat && r.echo && r.logprobs) {
+    // A BOS that completion_prompt put first is not part of the echoed text.
+    bool bos = !r.prompt_is_ids && s.client->add_bos() && s.client->bos_id() >= 0;
+    prompt_lp = co_await score_prompt(ctx, prompt, bos ? 1 : 0);
+  }
   if (r.constraint.kind != ConstraintSpec::Kind::None) {
     auto vocab = s.vocab;
     ConstraintSpec spec = r.constraint;
@@ -141,7 +188,8 @@ asio::awaitable<void> completions(RequestContext& ctx, bool chat) {
       c["logprobs"] = nullptr;
       if (r.logprobs)
         c["logprobs"] = chat ? chat_logprobs(res, tok, r.top_logprobs)
-                             : completion_logprobs(res, tok, r.top_logprobs, echo.size());
+                             : completion_logprobs(res, tok, r.top_logprobs, echo.size(),
+                                                   prompt_lp ? &*prompt_lp : nullptr);
       c["finish_reason"] = openai_finish(res.finish);
       choices.push_back(std::move(c));
     }
@@ -200,7 +248,8 @@ asio::awaitable<void> completions(RequestContext& ctx, bool chat) {
       c["text"] = "";
     if (r.logprobs)
       c["logprobs"] = chat ? chat_logprobs(res, tok, r.top_logprobs)
-                           : completion_logprobs(res, tok, r.top_logprobs, echo.size());
+                           : completion_logprobs(res, tok, r.top_logprobs, echo.size(),
+                                                 prompt_lp ? &*prompt_lp : nullptr);
     c["finish_reason"] = openai_finish(res.finish);
     ok = co_await ctx.sse_send(chunk(c));
   }
