@@ -63,6 +63,19 @@ def main():
                                                  "itl_p99_s", "completed", "failed")}
                    for rate, v in g6["G6"].items()}
         r["G6_ttft_ratio"] = g6.get("G6_ttft_ratio")
+    # Decode step time per batch size with CUDA graphs off (eager, sized to the batch), the
+    # bucket's launches run eagerly (padded) and graphs on; G1/G2 above use the default mode.
+    graphs = {}
+    for b in (1, 64, 100, 256):
+        row = {m: bench.get(f"decode_b{b}_{m}_step_ms") for m in ("graphs_off", "padded", "graphs_on")}
+        if all(v is not None for v in row.values()):
+            row["speedup"] = row["graphs_off"] / row["graphs_on"]
+            graphs[f"b{b}"] = row
+    if graphs:
+        r["decode_graphs"] = graphs
+        r["decode_graphs_default"] = bench.get("decode_graphs_default")
+    if "G3_graph_replays" in eng:
+        r["G3_graph_replays"] = eng["G3_graph_replays"]
     r["definitions"] = {
         "G1": "decode step, batch 1, ctx 512: bytes moved per step (weights read once + KV read "
               "+ KV/logits written) / step time / device copy bandwidth (read+written); logits "
@@ -98,6 +111,9 @@ def main():
     for k in ("card", "correctness", "G1", "G2", "G3", "G4", "G5_decode", "G5_prefill",
               "G6_ttft_ratio"):
         print(f"{k:12s} {r.get(k)}")
+    for name, row in r.get("decode_graphs", {}).items():
+        print(f"decode {name:5s} step ms: graphs off {row['graphs_off']:.3f}, padded "
+              f"{row['padded']:.3f}, graphs on {row['graphs_on']:.3f} ({row['speedup']:.2f}x)")
     print("wrote", path)
 
 

@@ -54,8 +54,10 @@ std::vector<int32_t> words(std::mt19937_64& g, int n, int vocab) {
 
 struct Engine {
   std::unique_ptr<engine::Engine> e;
+  cuda::CudaBackend* gpu = nullptr;  // owned by `e`; read for its decode graph counters
   Engine(bool radix, size_t kv_bytes, std::unique_ptr<model::Backend> b, bool overlap = false) {
-    static_cast<cuda::CudaBackend*>(b.get())->set_overlap(overlap);
+    gpu = static_cast<cuda::CudaBackend*>(b.get());
+    gpu->set_overlap(overlap);
     engine::EngineOptions o;
     o.kv_memory_bytes = kv_bytes;
     o.max_running = 512;
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
     j["kv_budget_GiB"] = kv_bytes / double(1 << 30);
     std::printf("KV budget %.1f GiB\n", kv_bytes / double(1 << 30));
     Engine eng(true, kv_bytes, std::move(backend), overlap);
+    j["cuda_graphs"] = eng.gpu->decode_graph_mode() == cuda::DecodeGraphMode::Graph;
     {
       // Warm-up: cuBLAS heuristics and scratch buffers settle.
       std::vector<std::promise<void>> ps(64);
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
       eng.e->clear_cache();
     }
     const auto before = eng.e->stats();
+    const auto graphs_before = eng.gpu->cuda_graph_stats();
     std::vector<std::promise<engine::GenerateResult>> ps(reqs.size());
     const auto t0 = Clock::now();
     for (size_t i = 0; i < reqs.size(); ++i) {
@@ -145,6 +149,8 @@ int main(int argc, char** argv) {
     }
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const auto after = eng.e->stats();
+    const auto graphs_after = eng.gpu->cuda_graph_stats();
+    const long replays = graphs_after.replays - graphs_before.replays;
     errors += run_errors;
     // Headline figures: the overlapped run where there is one.
     for (const std::string& suffix : {tag, overlap || modes.size() == 1 ? std::string() : tag}) {
@@ -158,14 +164,18 @@ int main(int argc, char** argv) {
       j["G3_forward_seconds" + suffix] = after.forward_seconds - before.forward_seconds;
       j["G3_max_batch_seqs" + suffix] = after.max_batch_seqs;
       j["G3_preemptions" + suffix] = after.preemptions - before.preemptions;
+      // Decode steps replayed as CUDA graphs (on unless SGP_CUDA_GRAPHS=0); the other steps
+      // carried prefill rows or ran a bucket's launches once before capturing it.
+      j["G3_graph_replays" + suffix] = replays;
+      j["G3_graph_captures" + suffix] = graphs_after.captures - graphs_before.captures;
     }
     j["G3_expected_output_tokens"] = out_total;
     std::printf(
         "G3 overlap %s: %d requests, %ld output tokens in %.2f s: %.0f output tok/s (%llu steps, "
-        "%llu overlapped, %.2f s waiting on the GPU)\n",
+        "%llu overlapped, %ld CUDA graph replays, %.2f s waiting on the GPU)\n",
         overlap ? "on" : "off", n_requests, produced, secs, produced / secs,
         static_cast<unsigned long long>(after.steps - before.steps),
-        static_cast<unsigned long long>(after.overlapped_steps - before.overlapped_steps),
+        static_cast<unsigned long long>(after.overlapped_steps - before.overlapped_steps), replays,
         after.forward_seconds - before.forward_seconds);
     if (first.empty()) {
       first = std::move(outs);
@@ -229,6 +239,7 @@ int main(int argc, char** argv) {
     const double s = std::chrono::duration<double>(Clock::now() - t4).count();
     const auto s1 = e4.e->stats();
     const std::string tag = radix ? "on" : "off";
+    j["G4_graph_replays_radix_" + tag] = e4.gpu->cuda_graph_stats().replays;
     rate[radix] = n_programs / s;
     j["G4_programs_per_s_radix_" + tag] = n_programs / s;
     j["G4_prefill_tokens_radix_" + tag] = s1.prefill_tokens - s0.prefill_tokens;

@@ -100,7 +100,7 @@ CudaBackend::CudaBackend(const model::ModelConfig& config, const model::CudaOpti
   SGP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   SGP_CUDA_CHECK(cudaEventCreateWithFlags(&meta_free_, cudaEventDisableTiming));
   gemm_ = std::make_unique<Gemm>(stream_);
-  graphs_ = std::make_unique<DecodeGraphs>(stream_, DecodeGraphMode::Off);
+  graphs_ = std::make_unique<DecodeGraphs>(stream_, DecodeGraphMode::Graph);
   layout_ = {config_.n_layer, config_.n_head_kv, config_.head_dim, options.page_size};
   const auto inv = rope_inv_freq(config_);
   inv_freq_.resize(inv.size());
