@@ -367,8 +367,9 @@ void RoutingModelClient::try_call(std::shared_ptr<ScoreCall> call) {
   submit(b, attempt, std::move(req), std::move(call));
 }
 
-engine::RequestId RoutingModelClient::generate(engine::GenerateRequest request) {
-  auto call = std::make_shared<GenCall>();
+template <class Call, class Req>
+engine::RequestId RoutingModelClient::start(Req request) {
+  auto call = std::make_shared<Call>();
   call->req = std::move(request);
   call->tried.assign(backends_.size(), 0);
   {
@@ -381,18 +382,12 @@ engine::RequestId RoutingModelClient::generate(engine::GenerateRequest request) 
   return id;
 }
 
+engine::RequestId RoutingModelClient::generate(engine::GenerateRequest request) {
+  return start<GenCall>(std::move(request));
+}
+
 engine::RequestId RoutingModelClient::score(engine::ScoreRequest request) {
-  auto call = std::make_shared<ScoreCall>();
-  call->req = std::move(request);
-  call->tried.assign(backends_.size(), 0);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    call->id = next_id_++;
-    live_[call->id] = Live{};
-  }
-  engine::RequestId id = call->id;
-  try_call(std::move(call));
-  return id;
+  return start<ScoreCall>(std::move(request));
 }
 
 void RoutingModelClient::cancel(engine::RequestId id) {

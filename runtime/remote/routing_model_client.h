@@ -90,6 +90,9 @@ class RoutingModelClient : public interp::ModelClient {
   // fn(backend) for the tokenizer questions: the facts backend, else any other that is up.
   template <class R>
   R ask_any(const std::function<R(interp::ModelClient&)>& fn) const;
+  // Registers a request and makes its first attempt.
+  template <class Call, class Req>
+  engine::RequestId start(Req request);
   // The next attempt of a request (or its end, when no backend is left or it was cancelled).
   void try_call(std::shared_ptr<GenCall> call);
   void try_call(std::shared_ptr<ScoreCall> call);
