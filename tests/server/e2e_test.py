@@ -177,6 +177,25 @@ def test_logprobs():
     assert all(len(t) <= 2 for t in lp.top_logprobs)
 
 
+def test_echo_logprobs_cover_the_prompt():
+    # The prompt's log-probabilities (scored) agree with the same token's when generated (sampled).
+    prompt = "The capital of France is"
+    g = client.completions.create(model="smollm2", prompt=prompt, temperature=0, max_tokens=1, logprobs=1)
+    first_tok, first_lp = g.choices[0].logprobs.tokens[0], g.choices[0].logprobs.token_logprobs[0]
+    e = client.completions.create(model="smollm2", prompt=prompt + first_tok, temperature=0, max_tokens=1,
+                                  echo=True, logprobs=1)
+    text, lp = e.choices[0].text, e.choices[0].logprobs
+    assert text.startswith(prompt + first_tok)
+    assert "".join(lp.tokens) == text
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.text_offset) == len(lp.top_logprobs)
+    assert lp.text_offset == [len("".join(lp.tokens[:i]).encode()) for i in range(len(lp.tokens))]
+    k = len(lp.tokens) - 2  # the prompt's last token; the generated one follows
+    assert lp.tokens[k] == first_tok
+    assert abs(lp.token_logprobs[k] - first_lp) < 2e-3, (lp.token_logprobs[k], first_lp)
+    assert lp.token_logprobs[0] is None or lp.token_logprobs[0] <= 0
+    assert all(x is not None and x <= 0 for x in lp.token_logprobs[1:])
+
+
 def test_json_schema_output_validates():
     schema = {"type": "object",
               "properties": {"name": {"type": "string", "maxLength": 20},
