@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--threads", default="2")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run these workloads only, replacing their entries in today's file")
     args = ap.parse_args()
     inputs = os.path.join(ROOT, "bench", "programs", "inputs")
     subprocess.run(["python3", os.path.join(ROOT, "bench", "programs", "make_inputs.py"),
@@ -47,7 +49,20 @@ def main():
               "cpus": os.cpu_count(),
               "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
               "model": "SmolLM2-135M-Instruct.Q4_1.gguf", "workloads": {}}
-    for name in ["few_shot", "tree_of_thought", "multi_turn_chat", "parallel_expand"]:
+    names = ["few_shot", "tree_of_thought", "multi_turn_chat", "parallel_expand"]
+    path = os.path.join(ROOT, "bench", "results", datetime.date.today().isoformat() + "-cpu-programs.json")
+    if args.only:
+        unknown = set(args.only) - set(names)
+        if unknown:
+            raise SystemExit(f"unknown workloads: {sorted(unknown)}")
+        if os.path.exists(path):  # keep the other workloads' entries (each says when it ran)
+            old = json.load(open(path))
+            for k in ("date", "commit"):
+                for entry in old["workloads"].values():
+                    entry.setdefault(k, old.get(k))
+            result["workloads"] = old["workloads"]
+        names = [n for n in names if n in args.only]
+    for name in names:
         prog = os.path.join(ROOT, "bench", "programs", name + ".sgp")
         inp = os.path.join(inputs, name + ".jsonl")
         on = [run_batch(args.sgrun, prog, inp, common) for _ in range(args.repeats)]
@@ -61,12 +76,17 @@ def main():
             entry["same_answers"] = on[0]["outputs"] == off[0]["outputs"]
             st = on[0]["engine"]
             entry["cache_hit_rate"] = st["cached_tokens"] / max(1, st["cached_tokens"] + st["prefill_tokens"])
+        if name == "tree_of_thought":  # every step generated text (the bug: empty steps)
+            paths = [o["best_path"] for r in on for o in r["outputs"] if o]
+            entry["outputs"] = on[0]["outputs"]
+            entry["empty_steps"] = sum(1 for p in paths for step in p if not step.strip())
+        if args.only:
+            entry["date"], entry["commit"] = result["date"], result["commit"]
         result["workloads"][name] = entry
         print(f"{name:18s} radix on {entry['radix_on']['median_seconds']:.2f} s"
               + (f"  off {entry['radix_off']['median_seconds']:.2f} s  C2 {entry['C2_speedup']:.2f}x"
                  if "radix_off" in entry else ""))
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    path = os.path.join(ROOT, "bench", "results", datetime.date.today().isoformat() + "-cpu-programs.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
     print("wrote", path)
