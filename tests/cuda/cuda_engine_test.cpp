@@ -92,7 +92,10 @@ TEST_CASE("engine on CUDA: tokens drawn on the device equal the host sampler's")
   }
   // Identical logits in both runs (same batches); a draw may only move within rounding.
   CHECK(same >= 23);
-  CHECK(dev.stats.cached_tokens >= 7 * 300 - 16);
+  // Most of the 7 followers reuse the 300-token prefix. With overlapped steps (the default) a
+  // prompt reaches the radix cache when its step is collected, after the next step was planned,
+  // so a follower admitted in exactly that step prefills the prefix itself (seen: 6 of 7).
+  CHECK(dev.stats.cached_tokens >= 5 * 300);
   // Without the radix cache the same tokens come out (greedy requests are exact).
   Run cold = run_engine(true, false);
   CHECK(cold.stats.cached_tokens == 0);
