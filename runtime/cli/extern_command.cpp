@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +29,9 @@ constexpr size_t kMaxOutput = 64u << 20;
 // pid in the set can never have been reused by an unrelated process.
 std::mutex g_running_mutex;
 std::set<pid_t> g_running;
+// Set once sgrun has passed a signal on: from then on, whatever a command leaves behind in its
+// group when it exits is killed (a shell's background jobs ignore SIGINT).
+std::atomic<bool> g_signalled{false};
 
 struct CommandResult {
   std::string out, err;
@@ -122,7 +126,8 @@ CommandResult run_command(const std::string& command, const std::string& input, 
     else
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (r.timed_out) kill(-pid, SIGKILL), kill(pid, SIGKILL);
+  // The leader is not reaped yet, so its group id cannot have been reused.
+  if (r.timed_out || g_signalled) kill(-pid, SIGKILL), kill(pid, SIGKILL);
   {
     std::lock_guard lock(g_running_mutex);
     g_running.erase(pid);
@@ -144,6 +149,7 @@ std::pair<std::string, std::string> parse_extern_binding(const std::string& spec
 }
 
 int signal_extern_commands(int sig) {
+  g_signalled = true;
   std::lock_guard lock(g_running_mutex);
   for (pid_t pid : g_running) kill(-pid, sig);
   return static_cast<int>(g_running.size());
