@@ -33,6 +33,15 @@ if [ -x .gpu_sgrun/sgrun ]; then
   scripts/gpu_sgrun.sh serve --backend cuda --random-weights bench/cuda/llama3-8b-config.json \
     --no-auth --port 8123 >"$OUT/serve.log" 2>&1 &
   serve_pid=$!
+  # Building the random 8B model and its KV pool takes a few seconds: wait for /health.
+  python3 -c "
+import time, urllib.request
+for _ in range(120):
+    try:
+        urllib.request.urlopen('http://127.0.0.1:8123/health', timeout=2); break
+    except Exception:
+        time.sleep(1)
+"
   python3 bench/server/online_bench.py --url http://127.0.0.1:8123 --rates 1,4,16 \
     --requests "${SGP_G6_REQUESTS:-60}" --lengths sharegpt --input-len 42 --max-input-len 300 --output-len 200 \
     --note "Llama-3-8B shape random weights; input lengths in words (about 6 synthetic tokens each)" \

@@ -42,7 +42,12 @@ struct Run {
 // 24 requests: 8 share a long prefix (radix hits), a mix of greedy, temperature and min-p.
 Run run_engine(bool device_sampling, bool radix) {
   auto backend = model::make_random_cuda_backend(engine_config(), 11);
-  static_cast<cuda::CudaBackend*>(backend.get())->set_device_sampling(device_sampling);
+  auto* gpu = static_cast<cuda::CudaBackend*>(backend.get());
+  gpu->set_device_sampling(device_sampling);
+  // Host sampling cannot overlap steps; without overlap on both sides the runs form the same
+  // batches, so their logits are identical and only the draws are compared (overlap has its
+  // own test below).
+  gpu->set_overlap(false);
   auto tok = std::make_shared<model::SyntheticTokenizer>(engine_config().n_vocab);
   engine::EngineOptions o;
   o.kv_memory_bytes = 64u << 20;
@@ -92,10 +97,7 @@ TEST_CASE("engine on CUDA: tokens drawn on the device equal the host sampler's")
   }
   // Identical logits in both runs (same batches); a draw may only move within rounding.
   CHECK(same >= 23);
-  // Most of the 7 followers reuse the 300-token prefix. With overlapped steps (the default) a
-  // prompt reaches the radix cache when its step is collected, after the next step was planned,
-  // so a follower admitted in exactly that step prefills the prefix itself (seen: 6 of 7).
-  CHECK(dev.stats.cached_tokens >= 5 * 300);
+  CHECK(dev.stats.cached_tokens >= 7 * 300 - 16);
   // Without the radix cache the same tokens come out (greedy requests are exact).
   Run cold = run_engine(true, false);
   CHECK(cold.stats.cached_tokens == 0);
