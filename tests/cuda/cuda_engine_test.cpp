@@ -20,20 +20,6 @@ using sgp::cuda::DeviceBuffer;
 
 namespace {
 
-model::ModelConfig engine_config() {
-  model::ModelConfig c;
-  c.arch = "llama";
-  c.n_vocab = 2048;
-  c.n_embd = 256;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_head_kv = 2;
-  c.head_dim = 64;
-  c.n_ff = 512;
-  c.rope_theta = 10000.f;
-  return c;
-}
-
 struct Run {
   std::vector<std::vector<int32_t>> tokens;
   engine::EngineStats stats;

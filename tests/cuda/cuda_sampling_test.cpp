@@ -260,20 +260,6 @@ TEST_CASE("device sampler: a Sampler drawn on the device gives the tokens of its
 
 namespace {
 
-model::ModelConfig engine_config() {
-  model::ModelConfig c;
-  c.arch = "llama";
-  c.n_vocab = 2048;
-  c.n_embd = 256;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_head_kv = 2;
-  c.head_dim = 64;
-  c.n_ff = 512;
-  c.rope_theta = 10000.f;
-  return c;
-}
-
 const char* kPattern = "( w[0-9]{3}){2,6}\\.";
 
 std::vector<engine::GenerateResult> run_engine(bool device_sampling) {

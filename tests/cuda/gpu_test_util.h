@@ -15,6 +15,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_buffer.h"
+#include "model/model_config.h"
 
 namespace sgp::cuda::test {
 
@@ -143,6 +144,22 @@ inline bool all_finite(const std::vector<float>& v) {
   for (float x : v)
     if (!(x == x) || x > 3e38f || x < -3e38f) return false;
   return true;
+}
+
+// The small Llama-shaped model the engine-level GPU tests run (vocabulary 2048 for the
+// synthetic tokenizer, GQA 4/2 heads of 64).
+inline model::ModelConfig engine_config() {
+  model::ModelConfig c;
+  c.arch = "llama";
+  c.n_vocab = 2048;
+  c.n_embd = 256;
+  c.n_layer = 2;
+  c.n_head = 4;
+  c.n_head_kv = 2;
+  c.head_dim = 64;
+  c.n_ff = 512;
+  c.rope_theta = 10000.f;
+  return c;
 }
 
 }  // namespace sgp::cuda::test
