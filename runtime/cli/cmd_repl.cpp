@@ -184,8 +184,14 @@ class Repl {
                      }
                      done.set_value({std::move(v), std::move(err)});
                    });
-    while (fut.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
-      if (g_interrupt.exchange(false)) cancel->cancel();
+    // Extern commands run in process groups of their own, out of the terminal's reach: Ctrl-C
+    // is passed on to them, so a call blocked in one ends now, not at --extern-timeout.
+    while (fut.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+      if (g_interrupt.exchange(false)) {
+        cancel->cancel();
+        interrupt_extern_commands(SIGINT);
+      }
+    }
     auto [value, err] = fut.get();
     if (streamed) std::fputc('\n', stdout);
     if (!err.empty())

@@ -12,8 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "interp/asio.h"
@@ -25,12 +25,14 @@ namespace {
 
 constexpr size_t kMaxOutput = 64u << 20;
 
-// Commands started and not yet reaped. A pid leaves the set before waitpid() reaps it, so a
-// pid in the set can never have been reused by an unrelated process.
+// Commands started and not yet reaped, each with whether a signal was passed on to it. A pid
+// leaves the map before waitpid() reaps it, so a pid in the map can never have been reused by
+// an unrelated process.
 std::mutex g_running_mutex;
-std::set<pid_t> g_running;
-// Set once sgrun has passed a signal on: from then on, whatever a command leaves behind in its
-// group when it exits is killed (a shell's background jobs ignore SIGINT).
+std::map<pid_t, bool> g_running;
+// Set once sgrun has passed a signal on for good (it is stopping): from then on, whatever any
+// command leaves behind in its group when it exits is killed (a shell's background jobs ignore
+// SIGINT). An interrupt (the REPL's Ctrl-C) marks only the commands running at that moment.
 std::atomic<bool> g_signalled{false};
 
 struct CommandResult {
@@ -63,7 +65,7 @@ CommandResult run_command(const std::string& command, const std::string& input, 
   setpgid(pid, pid);  // also here: the group exists before anyone may signal it
   {
     std::lock_guard lock(g_running_mutex);
-    g_running.insert(pid);
+    g_running.emplace(pid, false);
   }
   close(in_pipe[0]);
   close(out_pipe[1]);
@@ -127,10 +129,11 @@ CommandResult run_command(const std::string& command, const std::string& input, 
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   // The leader is not reaped yet, so its group id cannot have been reused.
-  if (r.timed_out || g_signalled) kill(-pid, SIGKILL), kill(pid, SIGKILL);
   {
     std::lock_guard lock(g_running_mutex);
-    g_running.erase(pid);
+    auto it = g_running.find(pid);
+    if (r.timed_out || g_signalled || it->second) kill(-pid, SIGKILL), kill(pid, SIGKILL);
+    g_running.erase(it);
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -148,11 +151,18 @@ std::pair<std::string, std::string> parse_extern_binding(const std::string& spec
   return {spec.substr(0, eq), spec.substr(eq + 1)};
 }
 
+int interrupt_extern_commands(int sig) {
+  std::lock_guard lock(g_running_mutex);
+  for (auto& [pid, signalled] : g_running) {
+    signalled = true;
+    kill(-pid, sig);
+  }
+  return static_cast<int>(g_running.size());
+}
+
 int signal_extern_commands(int sig) {
   g_signalled = true;
-  std::lock_guard lock(g_running_mutex);
-  for (pid_t pid : g_running) kill(-pid, sig);
-  return static_cast<int>(g_running.size());
+  return interrupt_extern_commands(sig);
 }
 
 interp::HostFunction make_extern_command(std::string command, double timeout_s,
@@ -167,6 +177,11 @@ interp::HostFunction make_extern_command(std::string command, double timeout_s,
           char limit[32];
           std::snprintf(limit, sizeof limit, "%g", timeout_s);
           res.error = "command '" + command + "' timed out after " + limit + " s (killed)";
+        } else if (WIFSIGNALED(r.status)) {
+          res.error = "command '" + command + "' was killed by signal " +
+                      std::to_string(WTERMSIG(r.status)) + " (" + strsignal(WTERMSIG(r.status)) +
+                      ")";
+          if (!r.err.empty()) res.error += ": " + r.err.substr(0, 2000);
         } else if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
           res.error = "command '" + command + "' failed (exit status " +
                       std::to_string(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1) + ")";

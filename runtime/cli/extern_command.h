@@ -25,4 +25,9 @@ interp::HostFunction make_extern_command(std::string command, double timeout_s,
 // SIGKILLs what is left before it gives up on them). Returns how many groups it signalled.
 int signal_extern_commands(int sig);
 
+// The same for the commands running now only, when sgrun goes on afterwards (the REPL's
+// Ctrl-C): what each of them leaves behind in its group is killed when it exits, and commands
+// started later run as usual.
+int interrupt_extern_commands(int sig);
+
 }  // namespace sgp::cli
