@@ -81,6 +81,9 @@ struct Engine::Impl {
   std::vector<int32_t> forced_run(const TokenConstraint& con, int32_t state,
                                   const std::string& text, bool& whole) const;
   void after_score_prefix(Sequence* seq);
+  // Index of the continuation token that the logits at position `pos` predict, or -1 (a prefix
+  // position, or one before logits_from).
+  int scored_index(const Sequence& seq, int pos) const;
   // For each of the next n tokens of a continuation, the token its row predicts (-1: none).
   std::vector<int32_t> score_targets(const Sequence& seq, int n) const;
   void after_score_chunk(Sequence* seq, int first_pos, int n, int first_row,
@@ -790,16 +793,18 @@ void Engine::Impl::after_score_prefix(Sequence* s) {
   if (job->pending == 0) finish_score(job);
 }
 
+int Engine::Impl::scored_index(const Sequence& s, int pos) const {
+  const auto& cont = s.job->request.continuations[static_cast<size_t>(s.choice)];
+  const int k = pos + 1 - static_cast<int>(s.job->request.prefix.size());
+  return pos >= s.logits_from && k >= 0 && k < static_cast<int>(cont.size()) ? k : -1;
+}
+
 std::vector<int32_t> Engine::Impl::score_targets(const Sequence& s, int n) const {
   const auto& cont = s.job->request.continuations[static_cast<size_t>(s.choice)];
-  const int plen = static_cast<int>(s.job->request.prefix.size());
   std::vector<int32_t> t(static_cast<size_t>(n), -1);
-  for (int j = 0; j < n; ++j) {
-    const int pos = s.n_computed + j;
-    const int k = pos + 1 - plen;
-    if (pos >= s.logits_from && k >= 0 && k < static_cast<int>(cont.size()))
+  for (int j = 0; j < n; ++j)
+    if (int k = scored_index(s, s.n_computed + j); k >= 0)
       t[static_cast<size_t>(j)] = cont[static_cast<size_t>(k)];
-  }
   return t;
 }
 
@@ -807,13 +812,11 @@ void Engine::Impl::after_score_chunk(Sequence* s, int first_pos, int n, int firs
                                      const model::Logits& lg) {
   std::shared_ptr<ScoreJob> job = s->job;
   const auto& cont = job->request.continuations[static_cast<size_t>(s->choice)];
-  const int plen = static_cast<int>(job->request.prefix.size());
   auto& choice = job->result.choices[static_cast<size_t>(s->choice)];
   std::vector<float> lsm;
   for (int j = 0; j < n; ++j) {
-    int pos = first_pos + j;
-    if (pos < s->logits_from) continue;
-    int k = pos + 1 - plen;  // the continuation token this row predicts
+    const int k = scored_index(*s, first_pos + j);  // the continuation token this row predicts
+    if (k < 0) continue;
     const size_t row = static_cast<size_t>(first_row + j);
     if (row < lg.target_logprobs.size() && !std::isnan(lg.target_logprobs[row])) {
       choice.token_logprobs[static_cast<size_t>(k)] = lg.target_logprobs[row];
