@@ -15,7 +15,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_NICE=${FUZZ_NICE:-15}
 FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-120}
 JOBS=${JOBS:-$(nproc)}
-TARGETS_ALL=(compile tokenizer gguf safetensors regex schema http)
+TARGETS_ALL=(compile tokenizer gguf safetensors hf_folder regex schema http)
 mode=${1:-smoke}
 shift || true
 

@@ -1,6 +1,7 @@
 // ModelConfig from GGUF metadata (llama.* / qwen2.* keys) or a Hugging Face config.json.
 #include "model/model_config.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -46,6 +47,12 @@ int to_int(int64_t v) {
   return v < 0 || v > (int64_t{1} << 30) ? -1 : static_cast<int>(v);
 }
 
+// A float64 value no float holds becomes NaN (converting it would be undefined behaviour);
+// validate() then refuses it with the field's name.
+float to_float(double v) {
+  return std::fabs(v) <= 3.0e38 ? static_cast<float>(v) : std::nanf("");
+}
+
 }  // namespace
 
 ModelConfig config_from_gguf(const GgufFile& f) {
@@ -64,10 +71,10 @@ ModelConfig config_from_gguf(const GgufFile& f) {
   c.head_dim = to_int(f.get_int(p + "attention.key_length", 0));
   c.n_ff = to_int(f.get_int(p + "feed_forward_length"));
   c.n_ctx_train = to_int(f.get_int(p + "context_length", 4096));
-  c.rms_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon", 1e-5));
-  c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base", 10000.0));
+  c.rms_eps = to_float(f.get_float(p + "attention.layer_norm_rms_epsilon", 1e-5));
+  c.rope_theta = to_float(f.get_float(p + "rope.freq_base", 10000.0));
   c.rope_scaling.type = f.get_string(p + "rope.scaling.type", "");
-  c.rope_scaling.factor = static_cast<float>(f.get_float(p + "rope.scaling.factor", 1.0));
+  c.rope_scaling.factor = to_float(f.get_float(p + "rope.scaling.factor", 1.0));
   c.rope_scaling.original_max_position =
       to_int(f.get_int(p + "rope.scaling.original_context_length", c.n_ctx_train));
   const GgufTensorInfo* emb = f.tensor("token_embd.weight");
@@ -81,7 +88,19 @@ ModelConfig config_from_gguf(const GgufFile& f) {
   return c;
 }
 
-ModelConfig config_from_hf(const nlohmann::json& j) {
+namespace {
+
+// A number field as float: `def` when absent; an error for a non-number or a value no float
+// holds (converting one would be undefined behaviour).
+float float_field(const nlohmann::json& obj, const char* key, float def) {
+  if (!obj.contains(key) || obj[key].is_null()) return def;
+  const nlohmann::json& v = obj[key];
+  if (!v.is_number() || !(std::fabs(v.get<double>()) <= 3.0e38))
+    throw Error(std::string("config.json: '") + key + "' is not a usable number");
+  return static_cast<float>(v.get<double>());
+}
+
+ModelConfig read_config_fields(const nlohmann::json& j) {
   ModelConfig c;
   std::string arch;
   if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
@@ -118,8 +137,8 @@ ModelConfig config_from_hf(const nlohmann::json& j) {
   c.n_ff = inum("intermediate_size", 0, true);
   c.n_vocab = inum("vocab_size", 0, true);
   c.n_ctx_train = inum("max_position_embeddings", 4096, false);
-  c.rms_eps = static_cast<float>(num("rms_norm_eps", 1e-6, false));
-  c.rope_theta = static_cast<float>(num("rope_theta", 10000.0, false));
+  c.rms_eps = float_field(j, "rms_norm_eps", 1e-6f);
+  c.rope_theta = float_field(j, "rope_theta", 10000.0f);
   c.tied_embeddings = j.value("tie_word_embeddings", false);
   // Mistral applies its window in every layer; Qwen2 configs carry a window that only counts
   // with use_sliding_window, and then only in some layers, which this backend does not do.
@@ -136,18 +155,30 @@ ModelConfig config_from_hf(const nlohmann::json& j) {
       : j.contains("rope_parameters") && j["rope_parameters"].is_object() ? "rope_parameters"
                                                                           : nullptr;
   if (rope_key && !j.contains("rope_theta") && j[rope_key].contains("rope_theta")) {
-    if (!j[rope_key]["rope_theta"].is_number())
-      throw Error(std::string("config.json: '") + rope_key + ".rope_theta' is not a number");
-    c.rope_theta = j[rope_key]["rope_theta"].get<float>();
+    c.rope_theta = float_field(j[rope_key], "rope_theta", c.rope_theta);
   }
   if (rope_key) {
     const auto& r = j[rope_key];
     c.rope_scaling.type = r.value("rope_type", r.value("type", std::string()));
     if (c.rope_scaling.type == "default") c.rope_scaling.type = "";
-    c.rope_scaling.factor = r.value("factor", 1.0f);
-    c.rope_scaling.low_freq_factor = r.value("low_freq_factor", 1.0f);
-    c.rope_scaling.high_freq_factor = r.value("high_freq_factor", 4.0f);
-    c.rope_scaling.original_max_position = r.value("original_max_position_embeddings", 8192);
+    c.rope_scaling.factor = float_field(r, "factor", 1.0f);
+    c.rope_scaling.low_freq_factor = float_field(r, "low_freq_factor", 1.0f);
+    c.rope_scaling.high_freq_factor = float_field(r, "high_freq_factor", 4.0f);
+    float max_pos = float_field(r, "original_max_position_embeddings", 8192.0f);
+    c.rope_scaling.original_max_position =
+        max_pos >= 0 && max_pos <= (1 << 30) ? static_cast<int>(max_pos) : -1;
+  }
+  return c;
+}
+
+}  // namespace
+
+ModelConfig config_from_hf(const nlohmann::json& j) {
+  ModelConfig c;
+  try {
+    c = read_config_fields(j);
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+    throw Error(std::string("config.json: unexpected structure (") + e.what() + ")");
   }
   validate(c, "config.json");
   return c;

@@ -1,5 +1,6 @@
 // Tokenizer::from_hf_folder: reads tokenizer.json (+ tokenizer_config.json,
 // generation_config.json).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -90,6 +91,16 @@ class HfReader {
     return -1;
   }
 
+  // A token id field: an integer, else an error (a float or a string is never an id). Values
+  // past the int32 range come back as -1 or kMaxVocab, which the range checks refuse.
+  static int32_t id_field(const json& v, const char* file = "tokenizer.json") {
+    if (!v.is_number_integer())
+      throw Error(std::string(file) + ": token id " + describe(v) + " is not an integer");
+    if (v.is_number_unsigned())
+      return static_cast<int32_t>(std::min<uint64_t>(v.get<uint64_t>(), kMaxVocab));
+    return static_cast<int32_t>(std::clamp<int64_t>(v.get<int64_t>(), -1, kMaxVocab));
+  }
+
   void set_token(int64_t id, const std::string& text, TokenType type) {
     if (id < 0 || id >= kMaxVocab)
       throw Error("tokenizer.json token id " + std::to_string(id) + " is out of range");
@@ -103,10 +114,10 @@ class HfReader {
 
   void read_vocab(const json& model, const json& added) {
     for (const auto& [text, id] : model.at("vocab").items())
-      set_token(id.get<int64_t>(), text, TokenType::Normal);
+      set_token(id_field(id), text, TokenType::Normal);
     for (const json& a : added) {
       AddedToken t;
-      t.id = a.at("id").get<int32_t>();
+      t.id = id_field(a.at("id"));
       t.content = a.at("content").get<std::string>();
       t.special = a.value("special", false);
       t.lstrip = a.value("lstrip", false);
@@ -252,9 +263,9 @@ class HfReader {
       json g = read_json(gen);
       if (g.contains("eos_token_id")) {
         const json& e = g["eos_token_id"];
-        if (e.is_number_integer()) spec_.stop_ids.push_back(e.get<int32_t>());
+        if (e.is_number_integer()) spec_.stop_ids.push_back(id_field(e, "generation_config.json"));
         if (e.is_array())
-          for (const json& x : e) spec_.stop_ids.push_back(x.get<int32_t>());
+          for (const json& x : e) spec_.stop_ids.push_back(id_field(x, "generation_config.json"));
       }
     }
     if (spec_.add_bos && spec_.bos_id < 0) spec_.add_bos = false;

@@ -129,6 +129,25 @@ def safetensors_corpus():
         (d / name).write_bytes(b)
 
 
+def hf_folder_corpus():
+    """tokenizer.json NUL tokenizer_config.json NUL config.json, from the test folders."""
+    d = fresh("hf_folder")
+    configs = [(ROOT / "tests/data/model" / m / "config.json").read_bytes()
+               for m in ("tiny_llama3", "tiny_mistral", "tiny_qwen2")]
+    n = 0
+    for t in sorted((ROOT / "tests/data/tokenizer").iterdir()):
+        if not (t / "tokenizer.json").exists():
+            continue
+        tok = (t / "tokenizer.json").read_bytes()
+        cfg = t / "tokenizer_config.json"
+        tok_cfg = cfg.read_bytes() if cfg.exists() else b"{}"
+        (d / f"{t.name}_all").write_bytes(tok + b"\0" + tok_cfg + b"\0" + configs[n % len(configs)])
+        (d / f"{t.name}_tokenizer_only").write_bytes(tok)
+        n += 1
+    for i, c in enumerate(configs):
+        (d / f"config_only_{i}").write_bytes(b"\0\0" + c)
+
+
 def regex_corpus():
     d = fresh("regex")
     lines = (ROOT / "tests/data/constraint/regexes.txt").read_text().splitlines()
@@ -155,6 +174,7 @@ if __name__ == "__main__":
     tokenizer_corpus()
     gguf_corpus()
     safetensors_corpus()
+    hf_folder_corpus()
     regex_corpus()
     schema_corpus()
     for d in sorted(OUT.iterdir()):
