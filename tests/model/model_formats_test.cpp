@@ -291,4 +291,19 @@ TEST_CASE(
   nlohmann::json plain = base;
   CHECK(sgp::model::config_from_hf(plain).rope_theta == doctest::Approx(10000.0f));
   CHECK(sgp::model::config_from_hf(plain).rope_scaling.type.empty());
+
+  // Numbers no float holds and fields of the wrong type are clear errors, never a conversion
+  // with undefined behaviour or a JSON library exception.
+  nlohmann::json huge = base;
+  huge["rope_theta"] = 1e300;
+  CHECK_THROWS_WITH_AS(sgp::model::config_from_hf(huge), doctest::Contains("'rope_theta'"),
+                       sgp::Error);
+  nlohmann::json huge_factor = v5;
+  huge_factor["rope_parameters"]["factor"] = -1e49;
+  CHECK_THROWS_WITH_AS(sgp::model::config_from_hf(huge_factor), doctest::Contains("'factor'"),
+                       sgp::Error);
+  nlohmann::json wrong_type = base;
+  wrong_type["tie_word_embeddings"] = "yes";
+  CHECK_THROWS_WITH_AS(sgp::model::config_from_hf(wrong_type),
+                       doctest::Contains("unexpected structure"), sgp::Error);
 }

@@ -296,6 +296,10 @@ TEST_CASE("malformed tokenizer.json folders give sgp::Error") {
       R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated"}, {"type": "ByteLevel", "use_regex": false}]}})",
       R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "Whitespace"}})",
       R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "added_tokens": [{"id": "x", "content": "<s>"}], "pre_tokenizer": {"type": "ByteLevel"}})",
+      // ids must be integers: a float was once converted (1e49: undefined behaviour; 1.5 -> 1)
+      R"({"model": {"type": "BPE", "vocab": {"a": 1e49}}, "pre_tokenizer": {"type": "ByteLevel"}})",
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1.5}}, "pre_tokenizer": {"type": "ByteLevel"}})",
+      R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "added_tokens": [{"id": 4000000000, "content": "<s>"}], "pre_tokenizer": {"type": "ByteLevel"}})",
   };
   for (const std::string& text : bad) {
     write(dir / "tokenizer.json", text);
@@ -306,6 +310,11 @@ TEST_CASE("malformed tokenizer.json folders give sgp::Error") {
                 fs::copy_options::overwrite_existing);
   write(dir / "tokenizer_config.json", "{\"add_bos_token\": tru");
   CHECK_THROWS_AS(Tokenizer::from_hf_folder(dir.string()), sgp::Error);
+  // ... and a generation_config.json whose EOS list holds a float.
+  fs::remove(dir / "tokenizer_config.json");
+  write(dir / "generation_config.json", "{\"eos_token_id\": [1, 2.5e40]}");
+  CHECK_THROWS_WITH_AS(Tokenizer::from_hf_folder(dir.string()),
+                       doctest::Contains("is not an integer"), sgp::Error);
 }
 
 TEST_CASE("malformed GGUF tokenizer metadata gives sgp::Error") {
