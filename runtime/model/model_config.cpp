@@ -95,9 +95,9 @@ namespace {
 float float_field(const nlohmann::json& obj, const char* key, float def) {
   if (!obj.contains(key) || obj[key].is_null()) return def;
   const nlohmann::json& v = obj[key];
-  if (!v.is_number() || !(std::fabs(v.get<double>()) <= 3.0e38))
-    throw Error(std::string("config.json: '") + key + "' is not a usable number");
-  return static_cast<float>(v.get<double>());
+  float f = v.is_number() ? to_float(v.get<double>()) : std::nanf("");
+  if (std::isnan(f)) throw Error(std::string("config.json: '") + key + "' is not a usable number");
+  return f;
 }
 
 ModelConfig read_config_fields(const nlohmann::json& j) {
